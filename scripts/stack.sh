@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# The local stack without Docker: a real Apache Kafka broker (KRaft, single node, jars from
+# Maven Central, run with the machine's Java), redis-server and PostgreSQL from Debian's packages.
+#
+#   scripts/stack.sh install   install what is missing (apt packages, Kafka jars, Python venv)
+#   scripts/stack.sh start     install, then start all three and wait until each answers
+#   scripts/stack.sh stop      stop what start started
+#   scripts/stack.sh status    say what answers
+#
+# Everything lives under .stack/ in the project (ignored by git). Ports come from CHITIEU_*.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK="${CHITIEU_STACK_DIR:-$ROOT/.stack}"
+KAFKA_PORT="${CHITIEU_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${CHITIEU_KAFKA_CONTROLLER_PORT:-9093}"
+REDIS_PORT="${CHITIEU_REDIS_PORT:-6379}"
+PG_PORT="${CHITIEU_PG_PORT:-5432}"
+PG_USER="${CHITIEU_PG_USER:-chitieu}"
+PG_PASSWORD="${CHITIEU_PG_PASSWORD:-chitieu}"
+PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
+WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-90}"
+
+say() { printf '[stack] %s\n' "$*"; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # wait_for NAME SECONDS COMMAND...
+  local name=$1 seconds=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.5
+  done
+  say "$name answers"
+}
+
+# --- install ---------------------------------------------------------------------------------
+install_debian_packages() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  if ((${#missing[@]})); then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+install_kafka() {
+  local lib="$STACK/kafka/lib"
+  if [ -f "$lib/.complete" ] && cmp -s "$ROOT/deploy/kafka/pom.xml" "$lib/.complete"; then return; fi
+  say "fetching Apache Kafka from Maven Central (deploy/kafka/pom.xml)"
+  rm -rf "$lib" && mkdir -p "$lib"
+  mvn -q -B -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$lib" || die "could not fetch Kafka jars with Maven"
+  cp "$ROOT/deploy/kafka/pom.xml" "$lib/.complete"
+}
+
+install_python() {
+  local venv="$ROOT/.venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating the Python virtualenv .venv"
+    python3 -m venv "$venv"
+  fi
+  local stamp="$venv/.installed"
+  if [ -f "$stamp" ] && cmp -s "$ROOT/pyproject.toml" "$stamp"; then return; fi
+  say "installing Python dependencies (pyproject.toml)"
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$venv/bin/pip" install -q -e "$ROOT[test]" || die "pip install failed"
+  cp "$ROOT/pyproject.toml" "$stamp"
+}
+
+cmd_install() {
+  install_debian_packages
+  install_kafka
+  install_python
+}
+
+# --- Kafka -----------------------------------------------------------------------------------
+kafka_props() {
+  local dir="$STACK/kafka"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=3
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.cleaner.dedupe.buffer.size=2097152
+auto.create.topics.enable=true
+EOF
+  cat >"$dir/log4j2.yaml" <<EOF
+Configuration:
+  Appenders:
+    File:
+      name: file
+      fileName: "$STACK/logs/kafka.log"
+      PatternLayout: { pattern: "[%d] %p %m (%c)%n" }
+  Loggers:
+    Root: { level: INFO, AppenderRef: [{ ref: file }] }
+EOF
+}
+
+kafka_java() { java -cp "$STACK/kafka/lib/*" "$@"; }
+
+kafka_answers() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$STACK/logs/kafka.log"; }
+
+start_kafka() {
+  local dir="$STACK/kafka" pidfile="$STACK/kafka.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then say "Kafka already running"; return; fi
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$p" && die "port $p is already taken by another process; free it or set CHITIEU_KAFKA_PORT / CHITIEU_KAFKA_CONTROLLER_PORT"
+  done
+  mkdir -p "$dir/data" "$STACK/logs"
+  kafka_props
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
+      -c "$dir/server.properties" >"$STACK/logs/kafka-format.log" 2>&1 \
+      || die "formatting Kafka storage failed: see $STACK/logs/kafka-format.log"
+  fi
+  : >"$STACK/logs/kafka.log"
+  nohup java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$dir/lib/*" \
+    kafka.Kafka "$dir/server.properties" >"$STACK/logs/kafka.out" 2>&1 &
+  echo $! >"$pidfile"
+  wait_for "Kafka on 127.0.0.1:$KAFKA_PORT" "$WAIT_SECONDS" kafka_answers \
+    || die "Kafka did not come up within ${WAIT_SECONDS}s: see $STACK/logs/kafka.log and kafka.out"
+}
+
+# --- Redis -----------------------------------------------------------------------------------
+redis_answers() { redis-cli -p "$REDIS_PORT" ping | grep -q PONG; }
+
+start_redis() {
+  local pidfile="$STACK/redis.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then say "Redis already running"; return; fi
+  port_open "$REDIS_PORT" && die "port $REDIS_PORT is already taken by another process; free it or set CHITIEU_REDIS_PORT"
+  mkdir -p "$STACK/redis" "$STACK/logs"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STACK/redis" --daemonize yes \
+    --pidfile "$pidfile" --logfile "$STACK/logs/redis.log" --appendonly yes --save ""
+  wait_for "Redis on 127.0.0.1:$REDIS_PORT" "$WAIT_SECONDS" redis_answers \
+    || die "Redis did not come up: see $STACK/logs/redis.log"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+# Our own cluster under .stack/pg, run as the postgres user (the server refuses root).
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
+pg_answers() { pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+start_postgres() {
+  local data="$STACK/pg/data" bin
+  bin="$(pg_bin)"
+  if [ -f "$data/postmaster.pid" ] && pg_answers; then say "PostgreSQL already running"; return; fi
+  port_open "$PG_PORT" && die "port $PG_PORT is already taken by another process; free it or set CHITIEU_PG_PORT"
+  mkdir -p "$STACK/pg" "$STACK/logs"
+  [ "$(id -u)" = 0 ] && chown postgres "$STACK/pg" && touch "$STACK/logs/postgres.log" && chown postgres "$STACK/logs/postgres.log"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_postgres "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null \
+      || die "initdb failed"
+  fi
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$STACK/logs/postgres.log" -w -t "$WAIT_SECONDS" \
+    -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    || die "PostgreSQL did not come up: see $STACK/logs/postgres.log"
+  wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" "$WAIT_SECONDS" pg_answers || die "PostgreSQL does not answer"
+  local psql=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA -v ON_ERROR_STOP=1)
+  "${psql[@]}" -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='$PG_USER') THEN CREATE ROLE $PG_USER LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'; END IF; END\$\$;" >/dev/null
+  for db in $PG_DATABASES; do
+    "${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || "${psql[@]}" -c "CREATE DATABASE $db OWNER $PG_USER" >/dev/null
+  done
+}
+
+stop_pidfile() { # stop_pidfile NAME PIDFILE
+  local pidfile=$2 pid
+  [ -f "$pidfile" ] || return 0
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    say "$1 stopped"
+  fi
+  rm -f "$pidfile"
+}
+
+cmd_start() {
+  cmd_install
+  mkdir -p "$STACK/logs"
+  start_redis
+  start_postgres
+  start_kafka
+}
+
+cmd_stop() {
+  stop_pidfile Kafka "$STACK/kafka.pid"
+  stop_pidfile Redis "$STACK/redis.pid"
+  if [ -f "$STACK/pg/data/postmaster.pid" ]; then
+    as_postgres "$(pg_bin)/pg_ctl" -D "$STACK/pg/data" -m fast stop >/dev/null && say "PostgreSQL stopped"
+  fi
+}
+
+cmd_status() {
+  kafka_answers && say "Kafka answers on $KAFKA_PORT" || say "Kafka is down"
+  redis_answers && say "Redis answers on $REDIS_PORT" || say "Redis is down"
+  pg_answers && say "PostgreSQL answers on $PG_PORT" || say "PostgreSQL is down"
+}
+
+# Restart only the broker (tests use this to prove consumers survive a broker restart).
+cmd_restart_kafka() { stop_pidfile Kafka "$STACK/kafka.pid"; start_kafka; }
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  restart-kafka) cmd_restart_kafka ;;
+  *) echo "usage: $0 install|start|stop|status|restart-kafka" >&2; exit 2 ;;
+esac

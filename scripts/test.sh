@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite against the stack that scripts/stack.sh started (make test runs both).
+# Database tests run on SQLite and on PostgreSQL (CHITIEU_TEST_DATABASES).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CHITIEU_TEST_DATABASES="${CHITIEU_TEST_DATABASES:-sqlite,postgresql}"
+.venv/bin/python -m pytest "$@"
+rc=$?
+if [ "$rc" = 5 ]; then echo "no tests were collected" >&2; fi
+exit "$rc"

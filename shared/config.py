@@ -1,0 +1,66 @@
+"""Settings, read only from CHITIEU_* environment variables, with defaults for a local run.
+
+Every process reads its settings once at start (`Settings.from_env`). Each service has its own
+database URL (`CHITIEU_QUOTA_DATABASE_URL`, ...) because services never share a database.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "chitieu-dev-secret-change-me-in-production"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CHITIEU_{name}", default)
+
+
+def default_database_url(service: str) -> str:
+    data = Path(_env("DATA_DIR", str(ROOT / ".stack" / "data")))
+    data.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data / service}.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: str = DEV_JWT_SECRET
+    # Names every topic, consumer group and Redis key; tests give each test its own, so nothing mixes.
+    namespace: str = "chitieu"
+    log_level: str = "INFO"
+    # Base URLs of the other services' public HTTP APIs (for demo loading and integration).
+    service_urls: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str) -> "Settings":
+        return cls(
+            service=service,
+            database_url=_env(f"{service.upper()}_DATABASE_URL", "") or default_database_url(service),
+            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
+            namespace=_env("NAMESPACE", "chitieu"),
+            log_level=_env("LOG_LEVEL", "INFO"),
+            service_urls={
+                "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
+                "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),
+                "notifications": _env("NOTIFICATIONS_URL", "http://127.0.0.1:8003"),
+            },
+        )
+
+    def topic(self, name: str) -> str:
+        """The real Kafka topic of a logical topic name from the contract: chitieu.candidates."""
+        return f"{self.namespace}.{name}"
+
+    def group(self, name: str) -> str:
+        """The Kafka consumer group of a consumer: chitieu.quota-progress."""
+        return f"{self.namespace}.{name}"
+
+    def redis_key(self, *parts: str) -> str:
+        """A Redis key in this namespace: chitieu:progress:TH:2024."""
+        return ":".join((self.namespace, *parts))

@@ -1,0 +1,131 @@
+"""What an event type is: CloudEvents 1.0 attributes, a versioned marshmallow schema of its data,
+its topic and its partition key. Every event type of chitieu is declared once, in this package.
+
+An event travels in CloudEvents *structured* mode: the whole event is the JSON value of the Kafka
+record, `content-type: application/cloudevents+json`, and the `partitionkey` extension is the key.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.v1.event import CloudEvent
+from marshmallow import Schema, ValidationError
+
+TYPE_PREFIX = "vn.chitieu."
+
+
+class InvalidEvent(Exception):
+    """A record that can never be processed: bad JSON, not a CloudEvent, unknown type, bad data."""
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str  # e.g. "candidate.admitted"
+    version: int
+    topic: str  # logical topic; Settings.topic() gives the real name
+    schema: type[Schema]
+    partition_key: Callable[[dict[str, Any]], str]
+    description: str
+
+    @property
+    def type(self) -> str:
+        """The CloudEvents `type`, versioned: vn.chitieu.candidate.admitted.v1."""
+        return f"{TYPE_PREFIX}{self.name}.v{self.version}"
+
+    @property
+    def dataschema(self) -> str:
+        return f"urn:chitieu:schema:{self.name}:v{self.version}"
+
+    def validate(self, data: Any) -> dict[str, Any]:
+        """Deserialize and check the data; raises InvalidEvent naming the offending fields."""
+        if not isinstance(data, dict):
+            raise InvalidEvent(f"{self.type}: data must be a JSON object")
+        try:
+            return self.schema().load(data)
+        except ValidationError as exc:
+            raise InvalidEvent(f"{self.type}: schema violation {exc.messages}") from exc
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event ready to be written to the outbox, or one read back from Kafka."""
+
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime
+    key: str
+    data: dict[str, Any]
+
+    def to_kafka_value(self) -> bytes:
+        return to_message(self).value
+
+
+def _jsonable(data: dict[str, Any], schema: type[Schema]) -> dict[str, Any]:
+    # dump() turns dates and decimals into JSON types; round trip through json checks it.
+    return json.loads(json.dumps(schema().dump(data), ensure_ascii=False))
+
+
+def build_event(
+    event_type: EventType, data: dict[str, Any], *, source: str, subject: str | None = None
+) -> Event:
+    """Validate `data` against the event's schema and wrap it in a new CloudEvent."""
+    errors = event_type.schema().validate(_jsonable(data, event_type.schema))
+    if errors:
+        raise ValueError(f"{event_type.type}: data does not match its schema: {errors}")
+    return Event(
+        id=str(uuid.uuid4()),
+        type=event_type.type,
+        source=source,
+        subject=subject,
+        time=datetime.now(timezone.utc),
+        key=event_type.partition_key(data),
+        data=_jsonable(data, event_type.schema),
+    )
+
+
+def to_message(event: Event) -> ce_kafka.KafkaMessage:
+    attributes = {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "time": event.time,
+        "datacontenttype": "application/json",
+        "partitionkey": event.key,
+    }
+    if event.subject:
+        attributes["subject"] = event.subject
+    return ce_kafka.to_structured_event(CloudEvent(attributes=attributes, data=event.data))
+
+
+def parse_record(value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]] | None) -> Event:
+    """Turn a Kafka record back into an Event; raises InvalidEvent if it is not a CloudEvent."""
+    if value is None:
+        raise InvalidEvent("empty record value")
+    hdrs = {k: v for k, v in (headers or [])}
+    hdrs.setdefault("content-type", b"application/cloudevents+json")
+    try:
+        ce = ce_kafka.from_kafka_event(ce_kafka.KafkaMessage(headers=hdrs, key=key, value=value))
+    except Exception as exc:  # the SDK raises JSON, validation and format errors alike
+        raise InvalidEvent(f"not a CloudEvent: {exc}") from exc
+    data = ce.get_data()
+    if isinstance(data, (bytes, str)):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise InvalidEvent(f"data is not JSON: {exc}") from exc
+    return Event(
+        id=ce.get_id(),
+        type=ce.get_type(),
+        source=ce.get_source(),
+        subject=ce.get_subject(),
+        time=ce.get_time() or datetime.now(timezone.utc),
+        key=ce.get_extension("partitionkey") or (key.decode() if isinstance(key, bytes) else key or ""),
+        data=data if isinstance(data, dict) else {"_": data},
+    )

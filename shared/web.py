@@ -1,0 +1,113 @@
+"""What every service's Flask app has in common: flask-smorest with OpenAPI at /openapi.json,
+problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from flask import Flask, g, request
+from flask_smorest import Api, Blueprint
+from werkzeug.exceptions import HTTPException
+
+from .config import Settings
+from .problems import Problem, flatten_webargs_messages, problem_response
+
+log = logging.getLogger("chitieu.http")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every HTTP error as problem+json."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = flatten_webargs_messages(data.get("messages", {})) if "messages" in data else None
+        detail = error.description if error.code != 422 else "the request has invalid fields"
+        if error.code == 422 and errors:
+            detail = "invalid fields: " + ", ".join(sorted(errors))
+        return problem_response(error.code or 500, error.name, detail, errors=errors,
+                                headers=data.get("headers"))
+
+
+def create_app(*, settings: Settings, title: str, description: str,
+               readiness: dict[str, Callable[[], None]], blueprints: list[Blueprint]) -> Flask:
+    """A service's app: its blueprints under /api/v1, health endpoints, spec and error handling.
+    `readiness` maps a dependency's name to a function that raises unless it answers."""
+    app = Flask(settings.service)
+    app.config.update(
+        CHITIEU_SETTINGS=settings,
+        API_TITLE=title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                              "bearerFormat": "JWT"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    app.json.ensure_ascii = False
+    api = ProblemApi(app)
+    api.register_blueprint(health_blueprint(readiness))
+    for bp in blueprints:
+        api.register_blueprint(bp, url_prefix=f"/api/v1{bp.url_prefix or ''}")
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, type_=exc.type)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return api.handle_http_exception(exc)
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem_response(500, "Internal Server Error", "an unexpected error occurred; it was logged")
+
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        if request.path not in ("/healthz", "/readyz"):
+            log.info("request", extra={"method": request.method, "path": request.path,
+                                       "status": response.status_code,
+                                       "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)})
+        return response
+
+    app.extensions["chitieu_api"] = api
+    return app
+
+
+def health_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
+    blp = Blueprint("health", __name__, description="Liveness and readiness")
+
+    @blp.route("/healthz")
+    @blp.doc(security=[])
+    @blp.response(200)
+    def healthz():
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @blp.route("/readyz")
+    @blp.doc(security=[], responses={"503": {"description": "a dependency does not answer"}})
+    @blp.response(200)
+    def readyz():
+        """The database, Kafka and Redis answer."""
+        checks, ok = {}, True
+        for name, check in readiness.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # report, never raise: this endpoint must answer
+                ok = False
+                checks[name] = f"error: {exc.__class__.__name__}: {exc}"[:300]
+        if not ok:
+            return problem_response(503, "Service Unavailable", "a dependency does not answer",
+                                    errors={"checks": checks})
+        return {"status": "ready", "checks": checks}
+
+    return blp

@@ -1,0 +1,31 @@
+"""Running a service's background processes (outbox relay, consumers) until SIGTERM."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from .config import Settings
+from .consumer import ConsumerRunner, install_sigterm
+from .db import Database
+from .logs import configure_logging
+from .relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
+    stop = threading.Event()
+    install_sigterm(stop)
+    target(stop)
+
+
+def run_relay(*, db: Database, settings: Settings) -> None:
+    configure_logging(service=f"{settings.service}-relay", level=settings.log_level)
+    log.info("outbox relay started")
+    run_until_stopped(OutboxRelay(db=db, settings=settings).run)
+
+
+def run_consumer(runner: ConsumerRunner) -> None:
+    configure_logging(service=f"{runner.settings.service}-{runner.name}", level=runner.settings.log_level)
+    run_until_stopped(runner.run)

@@ -1,0 +1,74 @@
+"""Fixtures shared by every test. Integration tests use the real Kafka broker, Redis and
+PostgreSQL that scripts/stack.sh starts (make test starts them; so does this file if needed)."""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from shared.config import Settings
+from tests.support import PG_ADMIN_URL, stack, unique_namespace
+
+DATABASES = [d.strip() for d in os.environ.get("CHITIEU_TEST_DATABASES", "sqlite").split(",") if d.strip()]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def real_stack():
+    """The real servers; started by scripts/stack.sh if they are not up yet."""
+    if not all(_port_open(p) for p in (9092, 6379, 5432)):
+        stack("start")
+    return True
+
+
+@pytest.fixture
+def namespace() -> str:
+    return unique_namespace()
+
+
+@pytest.fixture
+def redis_client(real_stack, namespace):
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    yield client
+    for key in client.scan_iter(f"{namespace}:*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """An empty database of each kind under test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'service.sqlite'}"
+        return
+    request.getfixturevalue("real_stack")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_settings(namespace, database_url):
+    """Settings of a service under test, in this test's own namespace and database."""
+
+    def make(service: str, **overrides) -> Settings:
+        values = dict(service=service, database_url=database_url, namespace=namespace,
+                      jwt_secret="test-secret")
+        values.update(overrides)
+        return Settings(**values)
+
+    return make

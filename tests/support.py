@@ -1,0 +1,58 @@
+"""Helpers for tests that talk to the real broker, Redis and databases."""
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from shared.config import ROOT, Settings
+
+PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
+
+
+def unique_namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float = 30, interval: float = 0.1, message: str = ""):
+    """Poll `predicate` until it returns something truthy; fail with `message` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {message}")
+        time.sleep(interval)
+
+
+def read_topic(settings: Settings, topic: str, *, expected: int, timeout: float = 30) -> list:
+    """Every record of a logical topic from the beginning, waiting until `expected` have arrived."""
+    consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
+                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+                             consumer_timeout_ms=1000)
+    records: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    return records
+
+
+def raw_producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+
+
+def stack(command: str) -> None:
+    subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), command], check=True)
+
+
+def sqlite_url(tmp: Path, name: str = "db") -> str:
+    return f"sqlite:///{tmp / name}.sqlite"
