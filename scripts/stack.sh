@@ -20,6 +20,8 @@ PG_USER="${CHITIEU_PG_USER:-chitieu}"
 PG_PASSWORD="${CHITIEU_PG_PASSWORD:-chitieu}"
 PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
 WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-90}"
+# The broker's jars are shared by every stack directory (tests start extra brokers elsewhere).
+KAFKA_LIB="${CHITIEU_KAFKA_LIB:-$ROOT/.stack/kafka-lib}"
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -51,7 +53,7 @@ install_debian_packages() {
 }
 
 install_kafka() {
-  local lib="$STACK/kafka/lib"
+  local lib="$KAFKA_LIB"
   if [ -f "$lib/.complete" ] && cmp -s "$ROOT/deploy/kafka/pom.xml" "$lib/.complete"; then return; fi
   say "fetching Apache Kafka from Maven Central (deploy/kafka/pom.xml)"
   rm -rf "$lib" && mkdir -p "$lib"
@@ -116,7 +118,7 @@ Configuration:
 EOF
 }
 
-kafka_java() { java -cp "$STACK/kafka/lib/*" "$@"; }
+kafka_java() { java -cp "$KAFKA_LIB/*" "$@"; }
 
 kafka_answers() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$STACK/logs/kafka.log"; }
 
@@ -134,7 +136,7 @@ start_kafka() {
       || die "formatting Kafka storage failed: see $STACK/logs/kafka-format.log"
   fi
   : >"$STACK/logs/kafka.log"
-  nohup java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$dir/lib/*" \
+  nohup java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$KAFKA_LIB/*" \
     kafka.Kafka "$dir/server.properties" >"$STACK/logs/kafka.out" 2>&1 &
   echo $! >"$pidfile"
   wait_for "Kafka on 127.0.0.1:$KAFKA_PORT" "$WAIT_SECONDS" kafka_answers \
@@ -197,7 +199,25 @@ stop_pidfile() { # stop_pidfile NAME PIDFILE
   rm -f "$pidfile"
 }
 
+# Fail fast, before any install, when a port we need is held by something that is not ours.
+check_ports() {
+  local p
+  if ! { [ -f "$STACK/redis.pid" ] && kill -0 "$(cat "$STACK/redis.pid")" 2>/dev/null; }; then
+    port_open "$REDIS_PORT" && die "port $REDIS_PORT (Redis) is already taken by another process; free it or set CHITIEU_REDIS_PORT"
+  fi
+  if ! { [ -f "$STACK/kafka.pid" ] && kill -0 "$(cat "$STACK/kafka.pid")" 2>/dev/null; }; then
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+      port_open "$p" && die "port $p (Kafka) is already taken by another process; free it or set CHITIEU_KAFKA_PORT / CHITIEU_KAFKA_CONTROLLER_PORT"
+    done
+  fi
+  if [ ! -f "$STACK/pg/data/postmaster.pid" ]; then
+    port_open "$PG_PORT" && die "port $PG_PORT (PostgreSQL) is already taken by another process; free it or set CHITIEU_PG_PORT"
+  fi
+  return 0
+}
+
 cmd_start() {
+  check_ports
   cmd_install
   mkdir -p "$STACK/logs"
   start_redis
@@ -228,5 +248,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   restart-kafka) cmd_restart_kafka ;;
-  *) echo "usage: $0 install|start|stop|status|restart-kafka" >&2; exit 2 ;;
+  start-kafka) install_kafka; mkdir -p "$STACK/logs"; start_kafka ;;
+  stop-kafka) stop_pidfile Kafka "$STACK/kafka.pid" ;;
+  *) echo "usage: $0 install|start|stop|status|restart-kafka|start-kafka|stop-kafka" >&2; exit 2 ;;
 esac

@@ -67,7 +67,7 @@ def make_settings(namespace, database_url):
 
     def make(service: str, **overrides) -> Settings:
         values = dict(service=service, database_url=database_url, namespace=namespace,
-                      jwt_secret="test-secret")
+                      jwt_secret="test-secret-that-is-long-enough-for-hs256")
         values.update(overrides)
         return Settings(**values)
 

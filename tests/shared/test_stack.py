@@ -1,0 +1,48 @@
+"""The local stack script and `make run`: clear failures, and the three services ready."""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from shared.config import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_taken_port_gives_a_clear_message_not_a_hang(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = dict(os.environ, CHITIEU_STACK_DIR=str(tmp_path), CHITIEU_REDIS_PORT=str(port))
+        started = time.monotonic()
+        result = subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), "start"], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port {port} (Redis) is already taken" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_make_run_brings_up_three_ready_services(real_stack, tmp_path, namespace):
+    """`make run` = stack.sh start + run.sh start; the stack is up, so run run.sh in an isolated
+    data directory and namespace, on the real ports 8001-8003."""
+    for port in (8001, 8002, 8003):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.fail(f"port {port} is in use: stop the running services (make stop) first")
+    env = dict(os.environ, CHITIEU_STACK_DIR=str(tmp_path / "stack"), CHITIEU_DATA_DIR=str(tmp_path / "data"),
+               CHITIEU_NAMESPACE=namespace, CHITIEU_WEB_WORKERS="1")
+    script = str(ROOT / "scripts" / "run.sh")
+    try:
+        result = subprocess.run(["bash", script, "start"], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "Administrator token" in result.stdout
+        for port in (8001, 8002, 8003):
+            resp = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+            assert resp.status_code == 200, resp.text
+            assert resp.json()["checks"] == {"database": "ok", "kafka": "ok", "redis": "ok"}
+    finally:
+        subprocess.run(["bash", script, "stop"], env=env, capture_output=True, timeout=120)
