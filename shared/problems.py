@@ -9,8 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json
+from marshmallow import Schema, fields
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """The body of every error response (documented in each service's OpenAPI spec)."""
+
+    type = fields.String(metadata={"description": "a URI naming the kind of problem, or about:blank"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), metadata={"description": "offending field → messages"})
 
 
 class Problem(Exception):

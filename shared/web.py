@@ -10,14 +10,16 @@ from flask import Flask, g, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from .config import Settings
-from .problems import Problem, flatten_webargs_messages, problem_response
+from .config import DEV_JWT_SECRET, Settings
+from .problems import Problem, ProblemSchema, flatten_webargs_messages, problem_response
 
 log = logging.getLogger("chitieu.http")
 
 
 class ProblemApi(Api):
     """flask-smorest's Api, answering every HTTP error as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -50,6 +52,8 @@ def create_app(*, settings: Settings, title: str, description: str,
         },
     )
     app.json.ensure_ascii = False
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        log.warning("CHITIEU_JWT_SECRET is not set: using the development secret; never do this in production")
     api = ProblemApi(app)
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:

@@ -52,3 +52,11 @@ def test_events_carry_no_personal_identifiers():
     for t in c.ALL_EVENT_TYPES:
         if t.topic == "candidates":
             assert not forbidden & set(t.schema().fields), t.type
+
+
+def test_the_documented_contract_is_the_code():
+    from shared.config import ROOT
+    from shared.contracts.docs import render
+
+    documented = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert documented == render(), "regenerate: python -m shared.contracts.docs > docs/events.md"

@@ -1,0 +1,84 @@
+"""Renders the event contract as Markdown (docs/events.md), from the definitions themselves, so
+the document cannot drift from the code: `python -m shared.contracts.docs > docs/events.md`
+(a test compares them)."""
+from __future__ import annotations
+
+from marshmallow import fields
+
+from . import ALL_EVENT_TYPES, DEAD_LETTER_TOPIC
+
+HEADER = """# The event contract of chitieu
+
+Generated from `shared/contracts/` by `python -m shared.contracts.docs > docs/events.md`; do not edit by hand.
+
+## Envelope
+Every event is a [CloudEvents 1.0](https://github.com/cloudevents/spec) event in the Kafka protocol
+binding's **structured mode**: the Kafka record's value is the whole event as JSON
+(`content-type: application/cloudevents+json` header), and its key is the `partitionkey` extension.
+
+| attribute | meaning |
+|---|---|
+| `id` | UUID of the event; consumers record it to apply each event once |
+| `type` | `vn.chitieu.<name>.v<version>`; a breaking change of the data makes a new version |
+| `source` | the publishing service: `/quota`, `/candidates`, `/notifications` |
+| `subject` | what the event is about (an organisation code, a candidate id), when useful |
+| `time` | when the change happened (UTC) |
+| `datacontenttype` | `application/json` |
+| `partitionkey` | the Kafka key: events with the same key are delivered in order |
+| `data` | the body described below for each type |
+
+Topics are named `<namespace>.<topic>` (`CHITIEU_NAMESPACE`, default `chitieu`). A record that can
+never be processed (bad JSON, unknown type, data that violates its schema, or refused by its handler)
+is copied unchanged to `<namespace>.%s` with the headers `dlq.reason`, `dlq.consumer`,
+`dlq.original.topic`, `dlq.original.partition` and `dlq.original.offset`.
+
+Delivery is at least once: publishers write events through a transactional outbox, consumers record
+each event id in the same transaction as its effect. Versioning: fields may be added to a version;
+removing or changing a field means a new version, published alongside the old one until every
+consumer has moved.
+""" % DEAD_LETTER_TOPIC
+
+
+def _field_type(field: fields.Field) -> str:
+    if isinstance(field, fields.Nested):
+        return f"object ({field.nested.__name__ if isinstance(field.nested, type) else 'nested'})"
+    if isinstance(field, fields.List):
+        return f"list of {_field_type(field.inner)}"
+    names = {fields.String: "string", fields.Integer: "integer", fields.Boolean: "boolean",
+             fields.Date: "date (YYYY-MM-DD)", fields.Decimal: "decimal as string", fields.DateTime: "date-time"}
+    for cls, name in names.items():
+        if isinstance(field, cls):
+            return name
+    return type(field).__name__
+
+
+def _field_rows(schema_cls, prefix: str = "") -> list[str]:
+    rows = []
+    for name, field in schema_cls().fields.items():
+        choices = getattr(next((v for v in field.validators if hasattr(v, "choices")), None), "choices", None)
+        note = "one of " + ", ".join(f"`{c}`" for c in choices) if choices else ""
+        required = "yes" if field.required else "no"
+        nullable = " (may be null)" if field.allow_none and field.required else ""
+        rows.append(f"| `{prefix}{name}` | {_field_type(field)}{nullable} | {required} | {note} |")
+        if isinstance(field, fields.Nested) and isinstance(field.nested, type):
+            rows.extend(_field_rows(field.nested, prefix=f"{prefix}{name}."))
+        if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+            rows.extend(_field_rows(field.inner.nested, prefix=f"{prefix}{name}[]."))
+    return rows
+
+
+def render() -> str:
+    out = [HEADER]
+    for topic in sorted({t.topic for t in ALL_EVENT_TYPES}):
+        out.append(f"## Topic `{topic}`\n")
+        for t in (t for t in ALL_EVENT_TYPES if t.topic == topic):
+            out.append(f"### `{t.type}`\n\n{t.description}\n\nKey: `{t.partition_key.__doc__ or t.partition_key.__name__.strip('_')}`."
+                       f" Data schema: `{t.dataschema}`.\n")
+            out.append("| field | type | required | values |\n|---|---|---|---|")
+            out.extend(_field_rows(t.schema))
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
