@@ -1,2 +1,189 @@
 """HTTP views of the notifications service (thin: they check input and scope, then call the service layer)."""
-blueprints = []
+from __future__ import annotations
+
+from flask import Response, current_app, g, request, stream_with_context
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from shared.auth import ALL_ORGS, Principal, decode_token, require_role, require_scope
+from shared.problems import Problem
+from shared.redis_client import get_redis
+
+from . import delivery, inbox, live, subscriptions, tree
+from .models import DeliveryAttempt, Notification
+from .schemas import (InboxQuery, NotificationDetail, NotificationQuery, NotificationSchema, StreamQuery,
+                      SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionQuery)
+
+SIGNING = ("Webhook requests carry `X-Chitieu-Signature: t=<unix seconds>,v1=<hex>` where the hex is "
+           "HMAC-SHA256 with the subscription's secret over `<t>.<raw body>`, `X-Chitieu-Delivery-Id` "
+           "(the same on every retry: de-duplicate on it) and `X-Chitieu-Event` (the kind).")
+
+subscriptions_blp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions",
+                              description="Đăng ký nhận thông báo / subscriptions to notices. " + SIGNING)
+notifications_blp = Blueprint("notifications", __name__, url_prefix="/notifications",
+                              description="Thông báo đã ghi và trạng thái gửi / recorded notices and their delivery")
+inbox_blp = Blueprint("inbox", __name__, url_prefix="/inbox",
+                      description="Hộp thư của tổ chức / an organisation's inbox, and its live stream")
+blueprints = [subscriptions_blp, notifications_blp, inbox_blp]
+
+
+def _db():
+    from .app import current_db
+    return current_db()
+
+
+def _settings():
+    return current_app.config["CHITIEU_SETTINGS"]
+
+
+def _scope(session, org_code: str, role: str) -> Principal:
+    return require_scope(org_code, role=role, is_within=lambda code, ancestor: tree.is_within(session, code, ancestor))
+
+
+def _scope_org(principal: Principal) -> str | None:
+    return None if principal.org == ALL_ORGS else principal.org
+
+
+def _known(session, org_code: str) -> None:
+    if tree.get(session, org_code) is None:
+        raise Problem(404, "Not Found", f"không có tổ chức '{org_code}' / unknown organisation '{org_code}'")
+
+
+# --- subscriptions --------------------------------------------------------------------------------
+@subscriptions_blp.route("")
+@subscriptions_blp.arguments(SubscriptionIn)
+@subscriptions_blp.response(201, SubscriptionCreated)
+@subscriptions_blp.alt_response(422, description="invalid fields, unknown organisation, bad URL, no events")
+def create_subscription(body):
+    """Subscribe an organisation (optionally with its subtree) to notices by webhook, e-mail or inbox."""
+    principal = require_role("officer")
+    with _db().transaction() as session:
+        subscriptions.check_org(session, body["org_code"])  # an unknown one is a 422, not a 403
+        _scope(session, body["org_code"], "officer")
+        return subscriptions.create(session, created_by=principal.sub, **body)
+
+
+@subscriptions_blp.route("")
+@subscriptions_blp.arguments(SubscriptionQuery, location="query")
+@subscriptions_blp.response(200, SubscriptionOut(many=True))
+def list_subscriptions(query):
+    """The live subscriptions within the caller's scope."""
+    principal = require_role("viewer")
+    with _db().sessions() as session:
+        if query["org_code"]:
+            _scope(session, query["org_code"], "viewer")
+        return subscriptions.list_live(session, scope_org=_scope_org(principal), org_code=query["org_code"])
+
+
+@subscriptions_blp.route("/<int:subscription_id>")
+@subscriptions_blp.response(200, SubscriptionOut)
+def get_subscription(subscription_id: int):
+    """One live subscription."""
+    with _db().sessions() as session:
+        subscription = subscriptions.get_live(session, subscription_id)
+        _scope(session, subscription.org_code, "viewer")
+        return subscription
+
+
+@subscriptions_blp.route("/<int:subscription_id>", methods=["DELETE"])
+@subscriptions_blp.response(204)
+def delete_subscription(subscription_id: int):
+    """Stop a subscription; its notices are kept, its unsent ones cancelled."""
+    with _db().transaction() as session:
+        subscription = subscriptions.get_live(session, subscription_id)
+        _scope(session, subscription.org_code, "officer")
+        subscriptions.delete(session, subscription=subscription)
+    return None
+
+
+# --- notifications --------------------------------------------------------------------------------
+@notifications_blp.route("")
+@notifications_blp.arguments(NotificationQuery, location="query")
+@notifications_blp.response(200, NotificationSchema(many=True))
+def list_notifications(query):
+    """Notices received within the caller's scope, newest first (filters: org, kind, status, channel)."""
+    principal = require_role("viewer")
+    with _db().sessions() as session:
+        if query["org"]:
+            _scope(session, query["org"], "viewer")
+        return inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=query["org"],
+                                        kind=query["kind"], status=query["status"], channel=query["channel"],
+                                        subscription_id=query["subscription_id"], limit=query["limit"],
+                                        offset=query["offset"])
+
+
+def _notice_in_scope(session, notification_id: int, role: str) -> Notification:
+    notice = session.get(Notification, notification_id)
+    if notice is None:
+        raise Problem(404, "Not Found", f"no notification {notification_id}")
+    _scope(session, notice.recipient_org_code, role)
+    return notice
+
+
+def _detail(session, notice: Notification) -> dict:
+    data = NotificationSchema().dump(notice)
+    data["attempts_log"] = session.scalars(select(DeliveryAttempt).where(
+        DeliveryAttempt.notification_id == notice.id).order_by(DeliveryAttempt.number)).all()
+    return data
+
+
+@notifications_blp.route("/<int:notification_id>")
+@notifications_blp.response(200, NotificationDetail)
+def get_notification(notification_id: int):
+    """One notice with every delivery attempt."""
+    with _db().sessions() as session:
+        return _detail(session, _notice_in_scope(session, notification_id, "viewer"))
+
+
+@notifications_blp.route("/<int:notification_id>/resend", methods=["POST"])
+@notifications_blp.response(202, NotificationDetail)
+@notifications_blp.alt_response(409, description="an inbox notice, one already waiting, or a deleted subscription")
+def resend_notification(notification_id: int):
+    """Send a webhook or e-mail notice again (same delivery id, a fresh round of attempts)."""
+    with _db().transaction() as session:
+        notice = delivery.resend(session, notice=_notice_in_scope(session, notification_id, "officer"))
+        body = _detail(session, notice)
+    live.wake_deliverer(get_redis(_settings().redis_url), _settings())
+    return body
+
+
+# --- inbox ----------------------------------------------------------------------------------------
+@inbox_blp.route("/<org_code>")
+@inbox_blp.arguments(InboxQuery, location="query")
+@inbox_blp.response(200, NotificationSchema(many=True))
+def read_inbox(query, org_code: str):
+    """The inbox of an organisation, newest first."""
+    with _db().sessions() as session:
+        _known(session, org_code)
+        _scope(session, org_code, "viewer")
+        return inbox.list_inbox(session, org_code=org_code, after_id=query["after_id"], limit=query["limit"])
+
+
+@inbox_blp.route("/<org_code>/stream")
+@inbox_blp.arguments(StreamQuery, location="query")
+@inbox_blp.doc(responses={"200": {"description": "server-sent events: `event: notification`, `id: <notice id>`, "
+                                                 "`data: <notice as in GET /inbox>`",
+                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+def stream_inbox(query, org_code: str):
+    """Live server-sent events of an organisation's inbox, resuming after Last-Event-ID."""
+    if query["access_token"] and not request.headers.get("Authorization"):
+        g.principal = decode_token(query["access_token"], secret=_settings().jwt_secret)
+    db = _db()
+    with db.sessions() as session:
+        _known(session, org_code)
+        _scope(session, org_code, "viewer")
+    after = query["last_event_id"]
+    if after is None:
+        header = request.headers.get("Last-Event-ID", "").strip()
+        after = int(header) if header.isdigit() else _latest_id(db, org_code)
+    events = live.stream_inbox(db=db, redis_client=get_redis(_settings().redis_url), settings=_settings(),
+                               org_code=org_code, after_id=after, limit=query["limit"])
+    return Response(stream_with_context(events), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _latest_id(db, org_code: str) -> int:
+    """A new dashboard starts from now (it reads the past with GET /inbox)."""
+    with db.sessions() as session:
+        latest = inbox.list_inbox(session, org_code=org_code, limit=1)
+        return latest[0].id if latest else 0

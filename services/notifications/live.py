@@ -1,0 +1,102 @@
+"""Live news over Redis pub/sub: new inbox notices for dashboards (server-sent events), and a
+wake-up call that lets the delivery worker send a new notice at once instead of at its next poll.
+
+Channels are namespaced: `<namespace>:inbox:<org code>` and `<namespace>:notifications:wake`.
+Pub/sub is a shortcut, not the record: a dashboard that was away reads what it missed from the
+database (SSE `Last-Event-ID`), and the delivery worker also polls.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Iterator
+
+import redis
+from sqlalchemy import select
+
+from shared.config import Settings
+from shared.db import Database
+
+from .models import Notification
+
+log = logging.getLogger(__name__)
+ANNOUNCED_TTL_S = 7 * 24 * 3600
+
+
+def inbox_channel(settings: Settings, org_code: str) -> str:
+    return settings.redis_key("inbox", org_code)
+
+
+def wake_channel(settings: Settings) -> str:
+    return settings.redis_key("notifications", "wake")
+
+
+def wake_deliverer(redis_client: redis.Redis, settings: Settings) -> None:
+    try:
+        redis_client.publish(wake_channel(settings), "1")
+    except redis.RedisError:
+        log.warning("could not wake the delivery worker; it will find the notice at its next poll")
+
+
+def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, event_id: str) -> None:
+    """After the commit of an event's notices: push its inbox notices to live streams (once each,
+    however often the event is redelivered) and wake the delivery worker for the others."""
+    from .schemas import NotificationSchema  # the same shape as GET /inbox
+
+    with db.sessions() as session:
+        notices = session.scalars(select(Notification).where(Notification.source_event_id == event_id)).all()
+    schema = NotificationSchema()
+    for notice in notices:
+        if notice.channel != "inbox":
+            continue
+        first_time = redis_client.set(settings.redis_key("inbox-announced", str(notice.id)), "1",
+                                      nx=True, ex=ANNOUNCED_TTL_S)
+        if first_time:
+            redis_client.publish(inbox_channel(settings, notice.recipient_org_code),
+                                 json.dumps(schema.dump(notice), ensure_ascii=False))
+    if any(n.channel != "inbox" and n.status == "pending" for n in notices):
+        wake_deliverer(redis_client, settings)
+
+
+def sse(message_id: int | None, event: str, data: str) -> str:
+    """One server-sent event; `data` must be a single line (JSON is)."""
+    head = f"id: {message_id}\n" if message_id is not None else ""
+    return f"{head}event: {event}\ndata: {data}\n\n"
+
+
+def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings, org_code: str,
+                 after_id: int, heartbeat_s: float = 15.0, limit: int | None = None) -> Iterator[str]:
+    """Server-sent events of an organisation's inbox: first what came after `after_id`, then live.
+    `limit` ends the stream after that many notices (tests and one-shot clients)."""
+    from .inbox import list_inbox
+    from .schemas import NotificationSchema
+
+    schema = NotificationSchema()
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    # Subscribe before reading the backlog, so nothing falls between the two.
+    pubsub.subscribe(inbox_channel(settings, org_code))
+    sent, last_id = 0, after_id
+    try:
+        yield ": chitieu inbox stream\nretry: 3000\n\n"
+        with db.sessions() as session:
+            backlog = list_inbox(session, org_code=org_code, after_id=after_id, limit=1000, oldest_first=True)
+            for notice in backlog:
+                yield sse(notice.id, "notification", json.dumps(schema.dump(notice), ensure_ascii=False))
+                last_id, sent = notice.id, sent + 1
+                if limit is not None and sent >= limit:
+                    return
+        while True:
+            message = pubsub.get_message(timeout=heartbeat_s)
+            if message is None:
+                yield ": keep-alive\n\n"
+                continue
+            body = message["data"]
+            notice_id = json.loads(body).get("id")
+            if notice_id is not None and notice_id <= last_id:
+                continue  # already sent from the backlog
+            yield sse(notice_id, "notification", body)
+            last_id, sent = max(last_id, notice_id or last_id), sent + 1
+            if limit is not None and sent >= limit:
+                return
+    finally:
+        pubsub.close()

@@ -1,0 +1,116 @@
+"""Request and response bodies of the notifications API (marshmallow; flask-smorest documents them)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from marshmallow import Schema, fields, validate
+
+from .models import CHANNELS, KINDS, LANGUAGES, STATUSES
+
+
+class UtcDateTime(fields.DateTime):
+    """SQLite hands datetimes back without a zone; they are UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class SubscriptionIn(Schema):
+    org_code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "Tổ chức được theo dõi / the organisation watched"})
+    include_subtree = fields.Boolean(load_default=False,
+                                     metadata={"description": "Cả các tổ chức trực thuộc / also every "
+                                                              "organisation below it"})
+    events = fields.List(fields.String(validate=validate.OneOf(KINDS)), required=True,
+                         validate=validate.Length(min=1, error="at least one event kind is required"),
+                         metadata={"description": f"Loại sự kiện / event kinds: {', '.join(KINDS)}"})
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    target = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                           metadata={"description": "webhook: an http(s) URL; email: an address; inbox: none"})
+    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=16, max=200),
+                           metadata={"description": "webhook HMAC key; generated when omitted (returned once)"})
+    language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
+
+
+class SubscriptionOut(Schema):
+    id = fields.Integer()
+    org_code = fields.String()
+    include_subtree = fields.Boolean()
+    events = fields.List(fields.String())
+    channel = fields.String()
+    target = fields.String(allow_none=True)
+    language = fields.String()
+    created_by = fields.String()
+    created_at = UtcDateTime()
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret = fields.String(allow_none=True, metadata={
+        "description": "Only in this response: the key of X-Chitieu-Signature "
+                       "(t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>)"})
+
+
+class SubscriptionQuery(Schema):
+    org_code = fields.String(load_default=None)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    delivery_id = fields.String()
+    subscription_id = fields.Integer(allow_none=True)
+    channel = fields.String()
+    recipient_org_code = fields.String()
+    org_code = fields.String()
+    org_name = fields.String()
+    kind = fields.String()
+    period = fields.String(allow_none=True)
+    language = fields.String()
+    text = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    delivered_at = UtcDateTime(allow_none=True)
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    started_at = UtcDateTime()
+    finished_at = UtcDateTime()
+    ok = fields.Boolean()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    worker = fields.String()
+
+
+class NotificationDetail(NotificationSchema):
+    attempts_log = fields.List(fields.Nested(AttemptSchema))
+
+
+class NotificationQuery(Schema):
+    org = fields.String(load_default=None, metadata={"description": "the organisation notified or notified about"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
+    subscription_id = fields.Integer(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class InboxQuery(Schema):
+    after_id = fields.Integer(load_default=0, validate=validate.Range(min=0),
+                              metadata={"description": "only notices newer than this id"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class StreamQuery(Schema):
+    last_event_id = fields.Integer(load_default=None, validate=validate.Range(min=0),
+                                   metadata={"description": "resume after this id (or the Last-Event-ID header)"})
+    access_token = fields.String(load_default=None,
+                                 metadata={"description": "the bearer token, for EventSource clients that "
+                                                          "cannot send headers"})
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                           metadata={"description": "close the stream after this many notices"})

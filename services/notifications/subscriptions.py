@@ -1,0 +1,89 @@
+"""Subscriptions: who wants which notices, about which organisation (or its whole subtree), how."""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.problems import Problem
+
+from . import tree
+from .models import Notification, Subscription
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(422, "Unprocessable Content", f"invalid fields: {field}", errors={field: [message]})
+
+
+def check_target(*, channel: str, target: str | None) -> str | None:
+    """The webhook URL (http or https, with a host), the e-mail address, or nothing for an inbox."""
+    if channel == "inbox":
+        if target:
+            raise _invalid("target", "một hộp thư không có địa chỉ đích / an inbox subscription takes no target")
+        return None
+    if not target:
+        raise _invalid("target", "cần địa chỉ đích / a target is required for this channel")
+    if channel == "webhook":
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _invalid("target", "địa chỉ webhook phải là URL http hoặc https / "
+                                     "the webhook URL must be an http or https URL")
+        return target
+    if not EMAIL.match(target):
+        raise _invalid("target", "địa chỉ e-mail không hợp lệ / not a valid e-mail address")
+    return target
+
+
+def check_org(session: Session, org_code: str) -> None:
+    if not tree.is_active(session, org_code):
+        raise _invalid("org_code", f"không có tổ chức '{org_code}' / unknown organisation '{org_code}'")
+
+
+def create(session: Session, *, org_code: str, include_subtree: bool, events: list[str], channel: str,
+           target: str | None, secret: str | None, language: str, created_by: str) -> Subscription:
+    """Checks first, writes after: a refused subscription leaves nothing behind."""
+    if not events:
+        raise _invalid("events", "cần ít nhất một loại sự kiện / at least one event kind is required")
+    check_org(session, org_code)
+    target = check_target(channel=channel, target=target)
+    if channel == "webhook":
+        secret = secret or secrets.token_hex(32)
+    elif secret:
+        raise _invalid("secret", "chỉ webhook có khóa bí mật / only a webhook has a secret")
+    subscription = Subscription(org_code=org_code, include_subtree=include_subtree,
+                                events=list(dict.fromkeys(events)), channel=channel, target=target,
+                                secret=secret, language=language, created_by=created_by)
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def get_live(session: Session, subscription_id: int) -> Subscription:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None or subscription.deleted_at is not None:
+        raise Problem(404, "Not Found", f"no subscription {subscription_id}")
+    return subscription
+
+
+def list_live(session: Session, *, scope_org: str | None, org_code: str | None = None) -> list[Subscription]:
+    query = select(Subscription).where(Subscription.deleted_at.is_(None))
+    if scope_org is not None:
+        query = query.where(Subscription.org_code.in_(tree.subtree(session, scope_org)))
+    if org_code:
+        query = query.where(Subscription.org_code == org_code)
+    return list(session.scalars(query.order_by(Subscription.id)))
+
+
+def delete(session: Session, *, subscription: Subscription) -> None:
+    """Kept (its notices point at it) but no longer matched; its unsent notices are cancelled."""
+    now = datetime.now(timezone.utc)
+    subscription.deleted_at = now
+    for notice in session.scalars(select(Notification).where(Notification.subscription_id == subscription.id,
+                                                             Notification.status == "pending")):
+        notice.status, notice.next_attempt_at = "cancelled", None

@@ -1,0 +1,69 @@
+"""The local copy of the organisation tree, kept from the quota service's organization.* events.
+It answers "is this organisation known?", "which organisations are above it?" (for subtree
+subscriptions) and "is it inside the caller's scope?"."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .models import Organization
+
+MAX_DEPTH = 32  # guards against a cycle in a corrupted tree
+
+
+def upsert(session: Session, *, code: str, name: str, type: str, parent_code: str | None,
+           overwrite: bool = True) -> None:
+    """Create or update one organisation. `overwrite=False` only fills in an unknown one (used with
+    the figures a quota event carries, which must not undo a later tree change)."""
+    org = session.get(Organization, code)
+    if org is None:
+        session.add(Organization(code=code, name=name, type=type, parent_code=parent_code, active=True))
+        session.flush()
+    elif overwrite:
+        org.name, org.type, org.parent_code, org.active = name, type, parent_code, True
+
+
+def rename(session: Session, *, code: str, name: str) -> None:
+    session.execute(update(Organization).where(Organization.code == code).values(name=name))
+
+
+def move(session: Session, *, code: str, parent_code: str | None) -> None:
+    session.execute(update(Organization).where(Organization.code == code).values(parent_code=parent_code))
+
+
+def retire(session: Session, *, code: str, children_to: str | None, children_codes: list[str]) -> None:
+    """A merged or dissolved organisation: kept (its notices name it) but no longer active."""
+    session.execute(update(Organization).where(Organization.code == code).values(active=False))
+    if children_to and children_codes:
+        session.execute(update(Organization).where(Organization.code.in_(children_codes))
+                        .values(parent_code=children_to))
+
+
+def get(session: Session, code: str) -> Organization | None:
+    return session.get(Organization, code)
+
+
+def is_active(session: Session, code: str) -> bool:
+    org = session.get(Organization, code)
+    return org is not None and org.active
+
+
+def ancestors(session: Session, code: str) -> list[str]:
+    """`code` and every organisation above it, nearest first."""
+    chain, current = [], code
+    while current and current not in chain and len(chain) < MAX_DEPTH:
+        chain.append(current)
+        current = session.execute(select(Organization.parent_code).where(Organization.code == current)).scalar()
+    return chain
+
+
+def is_within(session: Session, code: str, ancestor: str) -> bool:
+    """True when `code` is `ancestor` or lies below it."""
+    return ancestor in ancestors(session, code)
+
+
+def subtree(session: Session, code: str):
+    """A SELECT of the codes of `code` and everything below it (a recursive query, both databases)."""
+    tree = select(Organization.code).where(Organization.code == code).cte("subtree", recursive=True)
+    tree = tree.union(select(Organization.code).where(Organization.parent_code == tree.c.code))
+    return select(tree.c.code)

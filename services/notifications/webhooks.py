@@ -1,0 +1,77 @@
+"""Webhook delivery: an HTTP(S) POST of a JSON body, signed so the receiver can check who sent it.
+
+Headers of every request (documented in the OpenAPI description too):
+    X-Chitieu-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+    X-Chitieu-Delivery-Id: <uuid, the same on every attempt and resend: de-duplicate on it>
+    X-Chitieu-Event: <kind, e.g. quota_met>
+A receiver recomputes the HMAC over the timestamp, a ".", and the raw body bytes with the
+subscription's secret, compares in constant time, and rejects old timestamps (replays).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+import requests
+
+SIGNATURE_HEADER = "X-Chitieu-Signature"
+DELIVERY_HEADER = "X-Chitieu-Delivery-Id"
+EVENT_HEADER = "X-Chitieu-Event"
+DEFAULT_TOLERANCE_S = 300
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+def body_of(payload: dict) -> bytes:
+    """The exact bytes sent (and signed): compact UTF-8 JSON, keys in a stable order."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, body: bytes, header: str, *, tolerance_s: int = DEFAULT_TOLERANCE_S,
+           now: float | None = None) -> bool:
+    """What a receiver does: True if `header` signs `body` with `secret` and is recent enough."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+        given = parts["v1"]
+    except (ValueError, KeyError):
+        return False
+    if abs((now if now is not None else time.time()) - timestamp) > tolerance_s:
+        return False
+    expected = signature(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, given)
+
+
+def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, timeout_s: float,
+         session: requests.Session | None = None) -> SendResult:
+    body = body_of(payload)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "chitieu-notifications/1",
+        SIGNATURE_HEADER: signature(secret, body, int(time.time())),
+        DELIVERY_HEADER: delivery_id,
+        EVENT_HEADER: kind,
+    }
+    try:
+        # Redirects are not followed: a signed body goes only where it was registered to go.
+        response = (session or requests).post(url, data=body, headers=headers, timeout=timeout_s,
+                                              allow_redirects=False)
+    except requests.RequestException as exc:
+        return SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:1000])
+    if 200 <= response.status_code < 300:
+        return SendResult(ok=True, status_code=response.status_code)
+    return SendResult(ok=False, status_code=response.status_code,
+                      error=f"HTTP {response.status_code}: {response.text[:300]}")
