@@ -1,0 +1,130 @@
+"""The whole of chitieu as real processes, for end-to-end tests and benchmarks: every process of
+the Procfile (APIs under gunicorn, relays, consumers, workers) started with the Procfile's own
+command against the real Kafka, Redis and PostgreSQL, on free ports, in a namespace of its own."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+from shared.auth import mint_token
+from shared.config import ROOT
+
+SERVICES = ("quota", "candidates", "notifications")
+PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
+JWT_SECRET = "end-to-end-secret-long-enough-for-hs256"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile() -> list[tuple[str, str]]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return [tuple(p.strip() for p in line.split(":", 1)) for line in lines if re.match(r"^[a-z0-9-]+:", line)]
+
+
+class System:
+    def __init__(self, *, log_dir: Path, env: dict[str, str] | None = None, web_workers: int = 1):
+        self.namespace = f"e2e{uuid.uuid4().hex[:8]}"
+        self.log_dir = log_dir
+        self.ports = {svc: free_port() for svc in SERVICES}
+        self.databases = {svc: f"e2e_{svc}_{uuid.uuid4().hex[:8]}" for svc in SERVICES}
+        self.env = dict(os.environ)
+        self.env.update({
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "CHITIEU_NAMESPACE": self.namespace,
+            "CHITIEU_JWT_SECRET": JWT_SECRET,
+            "CHITIEU_WEB_WORKERS": str(web_workers),
+            "CHITIEU_LOG_LEVEL": "WARNING",
+        })
+        for svc in SERVICES:
+            self.env[f"CHITIEU_{svc.upper()}_BIND"] = f"127.0.0.1:{self.ports[svc]}"
+            self.env[f"CHITIEU_{svc.upper()}_URL"] = self.url(svc)
+            self.env[f"CHITIEU_{svc.upper()}_DATABASE_URL"] = (
+                f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{self.databases[svc]}")
+        self.env.update(env or {})
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def token(self, *, org: str = "*", role: str = "admin") -> str:
+        return mint_token(secret=JWT_SECRET, sub=f"e2e-{role}", org=org, role=role)
+
+    def headers(self, **kwargs) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+
+    # --- life cycle ------------------------------------------------------------------------------
+    def start(self, *, timeout: float = 90) -> "System":
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.databases.values():
+                conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        for svc in SERVICES:
+            subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade", svc], cwd=ROOT, env=self.env,
+                           check=True, capture_output=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, command in procfile():
+            self.start_process(name, command)
+        self.wait_ready(timeout=timeout)
+        return self
+
+    def start_process(self, name: str, command: str | None = None) -> None:
+        command = command or dict(procfile())[name]
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env,
+                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, *, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        for svc in SERVICES:
+            while True:
+                try:
+                    if requests.get(f"{self.url(svc)}/readyz", timeout=5).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+                if dead or time.monotonic() > deadline:
+                    raise RuntimeError(f"{svc} not ready; exited processes: {dead}; logs in {self.log_dir}")
+                time.sleep(0.3)
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name)
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.databases.values():
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    def __enter__(self) -> "System":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
