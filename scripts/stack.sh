@@ -20,6 +20,13 @@ PG_USER="${CHITIEU_PG_USER:-chitieu}"
 PG_PASSWORD="${CHITIEU_PG_PASSWORD:-chitieu}"
 PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
 WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-90}"
+# PostgreSQL runs as the postgres user, who must reach its data directory: when we are root, keep
+# it under postgres's home (the project may sit in a directory only root can enter).
+if [ "$(id -u)" = 0 ]; then
+  PG_DIR="${CHITIEU_PG_DIR:-/var/lib/postgresql/chitieu-$(printf '%s' "$STACK" | md5sum | cut -c1-10)}"
+else
+  PG_DIR="${CHITIEU_PG_DIR:-$STACK/pg}"
+fi
 # The broker's jars are shared by every stack directory (tests start extra brokers elsewhere).
 KAFKA_LIB="${CHITIEU_KAFKA_LIB:-$ROOT/.stack/kafka-lib}"
 
@@ -164,19 +171,19 @@ pg_answers() { pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start_postgres() {
-  local data="$STACK/pg/data" bin
+  local data="$PG_DIR/data" bin
   bin="$(pg_bin)"
   if [ -f "$data/postmaster.pid" ] && pg_answers; then say "PostgreSQL already running"; return; fi
   port_open "$PG_PORT" && die "port $PG_PORT is already taken by another process; free it or set CHITIEU_PG_PORT"
-  mkdir -p "$STACK/pg" "$STACK/logs"
-  [ "$(id -u)" = 0 ] && chown postgres "$STACK/pg" && touch "$STACK/logs/postgres.log" && chown postgres "$STACK/logs/postgres.log"
+  mkdir -p "$PG_DIR" "$STACK/logs"
+  [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
   if [ ! -f "$data/PG_VERSION" ]; then
     as_postgres "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null \
       || die "initdb failed"
   fi
-  as_postgres "$bin/pg_ctl" -D "$data" -l "$STACK/logs/postgres.log" -w -t "$WAIT_SECONDS" \
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$PG_DIR/postgres.log" -w -t "$WAIT_SECONDS" \
     -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
-    || die "PostgreSQL did not come up: see $STACK/logs/postgres.log"
+    || die "PostgreSQL did not come up: see $PG_DIR/postgres.log"
   wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" "$WAIT_SECONDS" pg_answers || die "PostgreSQL does not answer"
   local psql=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA -v ON_ERROR_STOP=1)
   "${psql[@]}" -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='$PG_USER') THEN CREATE ROLE $PG_USER LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'; END IF; END\$\$;" >/dev/null
@@ -210,7 +217,7 @@ check_ports() {
       port_open "$p" && die "port $p (Kafka) is already taken by another process; free it or set CHITIEU_KAFKA_PORT / CHITIEU_KAFKA_CONTROLLER_PORT"
     done
   fi
-  if [ ! -f "$STACK/pg/data/postmaster.pid" ]; then
+  if [ ! -f "$PG_DIR/data/postmaster.pid" ]; then
     port_open "$PG_PORT" && die "port $PG_PORT (PostgreSQL) is already taken by another process; free it or set CHITIEU_PG_PORT"
   fi
   return 0
@@ -228,8 +235,8 @@ cmd_start() {
 cmd_stop() {
   stop_pidfile Kafka "$STACK/kafka.pid"
   stop_pidfile Redis "$STACK/redis.pid"
-  if [ -f "$STACK/pg/data/postmaster.pid" ]; then
-    as_postgres "$(pg_bin)/pg_ctl" -D "$STACK/pg/data" -m fast stop >/dev/null && say "PostgreSQL stopped"
+  if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+    as_postgres "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null && say "PostgreSQL stopped"
   fi
 }
 
