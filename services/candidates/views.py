@@ -1,2 +1,250 @@
-"""HTTP views of the candidates service (thin: they check input and scope, then call the service layer)."""
-blueprints = []
+"""HTTP views of the candidates service (thin: they check input and scope, then call the service layer).
+
+Scope: the token's organisation subtree (`org` claim, '*' = the whole country); `viewer` reads,
+`officer` writes. Creating requests accept an `Idempotency-Key` header (idempotency.py).
+"""
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+
+from flask import Response, json, request
+from flask_smorest import Blueprint
+
+from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.problems import Problem
+
+from . import idempotency, importer, pipeline, registry, reminders, tree
+from .models import CellStrength
+from .schemas import (CandidateCreate, CandidateDetail, CandidateOut, CandidatePage, CandidateQuery,
+                      CellStrengthRequest, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
+                      RemindersQuery, TransferOut, TransferRequest, TransferResult, TransitionOut, TransitionRequest,
+                      TransitionResult)
+
+IDEMPOTENCY_DOC = {"parameters": [{
+    "in": "header", "name": idempotency.HEADER, "required": False, "schema": {"type": "string", "maxLength": 200},
+    "description": "Retry-safe key: the same key and body return the stored response without a second write; "
+                   "the same key with another body is refused (422)."}]}
+REFUSALS = {"409": {"description": "the pipeline does not allow this transition (rule 'pipeline')"},
+            "422": {"description": "invalid input or an admission rule refused it; `type` names the rule"}}
+
+candidates_blp = Blueprint("candidates", __name__, url_prefix="/candidates",
+                           description="Quần chúng ưu tú và quá trình kết nạp / Candidates and their pipeline")
+organizations_blp = Blueprint("organizations", __name__, url_prefix="/organizations",
+                              description="Cây tổ chức (bản sao), phễu, nhắc việc / Local tree, funnel, reminders")
+blueprints = [candidates_blp, organizations_blp]
+
+
+def _db():
+    from .app import current_db
+
+    return current_db()
+
+
+@lru_cache(maxsize=1)
+def holidays() -> frozenset[date]:
+    """Public holidays skipped when counting working days: CHITIEU_CANDIDATES_HOLIDAYS=2025-09-02,2026-01-01."""
+    raw = os.environ.get("CHITIEU_CANDIDATES_HOLIDAYS", "")
+    return frozenset(date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
+
+
+def _scope(session, org_code: str, role: str):
+    return require_scope(org_code, role=role, is_within=lambda code, top: tree.is_within(session, code, top))
+
+
+def _json(status: int, body: dict, *, replayed: bool = False, location: str | None = None) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+def _idempotent(endpoint: str, fingerprint: str, action) -> Response:
+    principal = require_role("officer")
+    status, body, replayed = idempotency.run(_db(), key=request.headers.get(idempotency.HEADER),
+                                             principal=principal.sub, endpoint=endpoint, fingerprint=fingerprint,
+                                             action=action)
+    return _json(status, body, replayed=replayed)
+
+
+# --- candidates -----------------------------------------------------------------------------------
+
+@candidates_blp.route("", methods=["POST"])
+@candidates_blp.arguments(CandidateCreate)
+@candidates_blp.response(201, CandidateOut)
+@candidates_blp.alt_response(409, description="an open candidate with this national ID exists")
+@candidates_blp.doc(**IDEMPOTENCY_DOC)
+def create_candidate(body):
+    """List a candidate (stage: source) in a cell of your scope."""
+    def action(session):
+        registry.require_cell(session, body["org_code"])
+        principal = _scope(session, body["org_code"], "officer")
+        candidate = registry.list_candidate(session, data=body, recorded_by=principal.sub)
+        return 201, CandidateOut().dump(candidate)
+
+    return _idempotent("POST /candidates", idempotency.request_hash(request.get_json(silent=True)), action)
+
+
+@candidates_blp.route("", methods=["GET"])
+@candidates_blp.arguments(CandidateQuery, location="query")
+@candidates_blp.response(200, CandidatePage)
+def list_candidates(args):
+    """Candidates in an organisation's subtree; filter by stage, occupation group, name (diacritics optional)."""
+    principal = require_role("viewer")
+    org = args.get("org") or (None if principal.org == ALL_ORGS else principal.org)
+    with _db().transaction() as session:
+        if org is not None:
+            _scope(session, org, "viewer")
+        items, total = registry.search(session, org_code=org, stage=args.get("stage"),
+                                       occupation_group=args.get("occupation_group"), name=args.get("q"),
+                                       page=args["page"], per_page=args["per_page"])
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@candidates_blp.route("/<candidate_id>", methods=["GET"])
+@candidates_blp.response(200, CandidateDetail)
+@candidates_blp.alt_response(404, description="no such candidate")
+def get_candidate(candidate_id):
+    """One candidate with the whole history: transitions (with their warnings) and transfers."""
+    require_role("viewer")
+    with _db().transaction() as session:
+        candidate = registry.get_candidate(session, candidate_id)
+        _scope(session, candidate.org_code, "viewer")
+        out = CandidateOut().dump(candidate)
+        hist = registry.history(session, candidate_id)
+        out["history"] = {"transitions": TransitionOut(many=True).dump(hist["transitions"]),
+                          "transfers": TransferOut(many=True).dump(hist["transfers"])}
+        return _json(200, out)
+
+
+@candidates_blp.route("/<candidate_id>/transitions", methods=["POST"])
+@candidates_blp.arguments(TransitionRequest)
+@candidates_blp.response(201, TransitionResult)
+@candidates_blp.doc(responses=REFUSALS, **IDEMPOTENCY_DOC)
+def create_transition(body, candidate_id):
+    """Move the candidate along the pipeline. Refusals name the rule; warnings come with the 201 answer."""
+    def action(session):
+        candidate = registry.get_candidate(session, candidate_id, for_update=True)
+        principal = _scope(session, candidate.org_code, "officer")
+        outcome = pipeline.transition(session, candidate=candidate, request=body, recorded_by=principal.sub,
+                                      holidays=holidays())
+        return 201, {"candidate": CandidateOut().dump(outcome.candidate),
+                     "transition": TransitionOut().dump(outcome.transition),
+                     "warnings": [w.to_dict() for w in outcome.warnings]}
+
+    return _idempotent(f"POST /candidates/{candidate_id}/transitions",
+                       idempotency.request_hash(request.get_json(silent=True)), action)
+
+
+@candidates_blp.route("/<candidate_id>/transfer", methods=["POST"])
+@candidates_blp.arguments(TransferRequest)
+@candidates_blp.response(201, TransferResult)
+@candidates_blp.doc(responses=REFUSALS, **IDEMPOTENCY_DOC)
+def transfer_candidate(body, candidate_id):
+    """Move the candidate to another cell; the history stays with them."""
+    def action(session):
+        candidate = registry.get_candidate(session, candidate_id, for_update=True)
+        principal = _scope(session, candidate.org_code, "officer")
+        move = registry.transfer(session, candidate=candidate, to_org_code=body["to_org_code"], on=body["date"],
+                                 decision_number=body.get("decision_number"), recorded_by=principal.sub)
+        return 201, {"candidate": CandidateOut().dump(candidate), "transfer": TransferOut().dump(move)}
+
+    return _idempotent(f"POST /candidates/{candidate_id}/transfer",
+                       idempotency.request_hash(request.get_json(silent=True)), action)
+
+
+@candidates_blp.route("/import", methods=["POST"])
+@candidates_blp.arguments(ImportFile, location="files")
+@candidates_blp.response(201, ImportResult)
+@candidates_blp.doc(responses={"422": {"description": "row-by-row errors; nothing was imported"}},
+                    **IDEMPOTENCY_DOC)
+def import_candidates(files):
+    """Import candidates from CSV or XLSX: all rows or none, with a row-by-row error report."""
+    upload = files["file"]
+    content = upload.read()
+
+    def action(session):
+        principal = require_role("officer")
+
+        def allowed(code: str) -> bool:
+            return principal.org == ALL_ORGS or tree.is_within(session, code, principal.org)
+
+        ids = importer.import_candidates(session, filename=upload.filename or "", content=content,
+                                         recorded_by=principal.sub, allowed=allowed)
+        return 201, {"imported": len(ids), "candidate_ids": ids}
+
+    return _idempotent("POST /candidates/import", idempotency.request_hash(upload.filename or "", content), action)
+
+
+# --- organisations ----------------------------------------------------------------------------------
+
+def _org(session, code: str, role: str):
+    org = tree.get(session, code)
+    if org is None:
+        raise Problem(404, "Not Found", f"organisation '{code}' is not known to this service")
+    _scope(session, code, role)
+    return org
+
+
+@organizations_blp.route("/<code>", methods=["GET"])
+@organizations_blp.response(200, OrganizationOut)
+def get_organization(code):
+    """What this service knows of an organisation (from the tree's events) and the cell's reported strength."""
+    require_role("viewer")
+    with _db().transaction() as session:
+        org = _org(session, code, "viewer")
+        strength = session.get(CellStrength, code)
+        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
+                "active": org.active, "merged_into": org.merged_into,
+                "official_members": strength.official_members if strength else None,
+                "official_members_as_of": strength.as_of if strength else None}
+
+
+@organizations_blp.route("/<code>/official-members", methods=["PUT"])
+@organizations_blp.arguments(CellStrengthRequest)
+@organizations_blp.response(200, OrganizationOut)
+def report_official_members(body, code):
+    """Report how many official members a cell has (for the advisory 'fewer than 3' rule)."""
+    require_role("officer")
+    with _db().transaction() as session:
+        org = _org(session, code, "officer")
+        registry.require_cell(session, code, field="code")
+        strength = session.get(CellStrength, code) or CellStrength(org_code=code)
+        strength.official_members, strength.as_of = body["official_members"], body["as_of"]
+        strength.reported_by = require_role("officer").sub
+        session.add(strength)
+        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
+                "active": org.active, "merged_into": org.merged_into,
+                "official_members": strength.official_members, "official_members_as_of": strength.as_of}
+
+
+@organizations_blp.route("/<code>/funnel", methods=["GET"])
+@organizations_blp.response(200, Funnel)
+def funnel(code):
+    """How many candidates are at each stage in the organisation's subtree."""
+    require_role("viewer")
+    with _db().transaction() as session:
+        _org(session, code, "viewer")
+        stages = registry.funnel(session, org_code=code)
+        return {"org_code": code, "stages": stages, "total": sum(stages.values()),
+                "in_pipeline": sum(stages[s] for s in registry.OPEN_STAGES)}
+
+
+@organizations_blp.route("/<code>/reminders", methods=["GET"])
+@organizations_blp.arguments(RemindersQuery, location="query")
+@organizations_blp.response(200, Reminders)
+def list_reminders(args, code):
+    """Deadlines in the subtree: probation ending, certificates expiring, decisions overdue."""
+    require_role("viewer")
+    as_of = args.get("as_of") or date.today()
+    with _db().transaction() as session:
+        _org(session, code, "viewer")
+        found = reminders.due_reminders(session, as_of=as_of, org_code=code, window_days=args["window_days"],
+                                        holidays=holidays())
+        return {"org_code": code, "as_of": as_of,
+                "reminders": [{"reminder_id": r.reminder_id, "kind": r.kind, "candidate_id": r.candidate_id,
+                               "full_name": r.full_name, "org_code": r.org_code, "due_date": r.due_date}
+                              for r in found]}

@@ -1,0 +1,187 @@
+"""Bulk import of candidates from CSV or XLSX: every row is checked first, and either all rows are
+listed in one transaction or none is (the answer then reports the errors row by row).
+
+Columns (first row, any order): full_name, date_of_birth, gender, ethnicity, religion, education_level,
+occupation_group, national_id, org_code, listed_on, youth_union_member, helpers (separated by ';').
+Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any, Iterator
+
+from marshmallow import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shared.contracts import CANDIDATE_LISTED, build_event
+from shared.problems import Problem
+
+from .models import Candidate, Organization, Transition, outbox
+from .registry import CLOSED_STAGES, EVENT_SOURCE, candidate_errors, new_candidate
+from .schemas import CandidateCreate
+
+COLUMNS = ("full_name", "date_of_birth", "gender", "ethnicity", "religion", "education_level", "occupation_group",
+           "national_id", "org_code", "listed_on", "youth_union_member", "helpers")
+REQUIRED_COLUMNS = ("full_name", "date_of_birth", "gender", "ethnicity", "occupation_group", "national_id",
+                    "org_code")
+MAX_REPORTED_ROWS = 1000  # the error report names at most this many rows (and says how many in all)
+CHUNK = 2000
+
+
+def read_rows(filename: str, content: bytes) -> Iterator[dict[str, Any]]:
+    """The data rows of a .csv or .xlsx upload as dicts keyed by column name."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        yield from _xlsx_rows(content)
+    elif name.endswith(".csv") or not name:
+        yield from _csv_rows(content)
+    else:
+        raise Problem(415, "Unsupported Media Type", "upload a .csv or .xlsx file",
+                      errors={"file": ["Chỉ nhận tệp .csv hoặc .xlsx. / Only .csv or .xlsx files."]})
+
+
+def _csv_rows(content: bytes) -> Iterator[dict[str, Any]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem(422, "Invalid file", "the CSV file is not UTF-8",
+                      errors={"file": ["Tệp CSV phải mã hóa UTF-8. / The CSV file must be UTF-8."]}) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    _check_header(reader.fieldnames or [])
+    for row in reader:
+        yield row
+
+
+def _xlsx_rows(content: bytes) -> Iterator[dict[str, Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a bad file
+        raise Problem(422, "Invalid file", "the file is not a readable .xlsx workbook",
+                      errors={"file": ["Không đọc được tệp .xlsx. / The .xlsx file cannot be read."]}) from exc
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
+        _check_header(header)
+        for values in rows:
+            if values is None or all(v is None or str(v).strip() == "" for v in values):
+                continue
+            yield {h: _cell(v) for h, v in zip(header, values) if h}
+    finally:
+        workbook.close()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value)
+
+
+def _check_header(header: list[str]) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise Problem(422, "Invalid file", "missing columns: " + ", ".join(missing),
+                      errors={"file": [f"Thiếu cột: {', '.join(missing)}. / Missing columns: {', '.join(missing)}."]})
+
+
+def _row_input(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row as the JSON body CandidateCreate expects (blank cells are absent)."""
+    data: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = row.get(column)
+        value = value.strip() if isinstance(value, str) else value
+        if value in (None, ""):
+            continue
+        if column == "helpers":
+            value = [h.strip() for h in str(value).split(";") if h.strip()]
+        elif column == "youth_union_member":
+            value = str(value).lower() in ("1", "true", "yes", "x", "có", "co")
+        elif column == "national_id" and str(value).isdigit():
+            value = str(value).zfill(12)  # a spreadsheet drops the leading zeros of a number
+        data[column] = value
+    return data
+
+
+def import_candidates(session: Session, *, filename: str, content: bytes, recorded_by: str,
+                      allowed: callable) -> list[str]:
+    """Check every row, then list them all (one transaction, the caller's). `allowed(org_code)` says
+    whether the caller may write in that cell. Raises Problem(422) with a row-by-row report."""
+    schema = CandidateCreate()
+    cells: dict[str, Organization] = {}
+    scope_ok: dict[str, bool] = {}
+    seen_ids: dict[str, int] = {}
+    errors: dict[str, dict[str, list[str]]] = {}
+    error_rows = 0
+    candidates: list[Candidate] = []
+    rows: list[int] = []
+
+    def report(row_number: int, row_errors: dict[str, list[str]]) -> None:
+        nonlocal error_rows
+        error_rows += 1
+        if len(errors) < MAX_REPORTED_ROWS:
+            errors[f"row {row_number}"] = row_errors
+
+    for index, row in enumerate(read_rows(filename, content), start=2):
+        try:
+            data = schema.load(_row_input(row))
+        except ValidationError as exc:
+            report(index, exc.messages)
+            continue
+        row_errors = candidate_errors(session, data, cells=cells)
+        code = data["org_code"]
+        if "org_code" not in row_errors:
+            if code not in scope_ok:
+                scope_ok[code] = allowed(code)
+            if not scope_ok[code]:
+                row_errors["org_code"] = [f"'{code}' ngoài phạm vi của bạn. / '{code}' is outside your scope."]
+        first = seen_ids.setdefault(data["national_id"], index)
+        if first != index:
+            row_errors.setdefault("national_id", []).append(
+                f"Trùng với dòng {first}. / Same national ID as row {first}.")
+        if row_errors:
+            report(index, row_errors)
+            continue
+        candidates.append(new_candidate(data, recorded_by=recorded_by))
+        rows.append(index)
+
+    # Already in the pipeline (checked in chunks against the database).
+    by_id = {c.national_id: (c, r) for c, r in zip(candidates, rows)}
+    ids = list(by_id)
+    for start in range(0, len(ids), CHUNK):
+        for national_id in session.scalars(select(Candidate.national_id).where(
+                Candidate.national_id.in_(ids[start:start + CHUNK]), Candidate.stage.notin_(CLOSED_STAGES))):
+            report(by_id[national_id][1], {"national_id": ["Đã có trong danh sách. / Already listed."]})
+
+    if error_rows:
+        raise Problem(422, "Import refused", f"{error_rows} row(s) have errors; nothing was imported",
+                      errors=errors)
+    if not candidates:
+        raise Problem(422, "Import refused", "the file has no data rows",
+                      errors={"file": ["Tệp không có dòng dữ liệu. / The file has no data rows."]})
+    _insert_all(session, candidates)
+    return [c.id for c in candidates]
+
+
+def _insert_all(session: Session, candidates: list[Candidate]) -> None:
+    """Bulk inserts: candidates, their first history line and candidate.listed, chunk by chunk."""
+    candidate_cols = [c.key for c in Candidate.__table__.columns if c.key != "created_at"]
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start:start + CHUNK]
+        session.execute(insert(Candidate), [{k: getattr(c, k) for k in candidate_cols} for c in chunk])
+        session.execute(insert(Transition), [
+            dict(candidate_id=c.id, kind="listing", from_stage=None, to_stage="source", date=c.listed_on,
+                 org_code=c.org_code, evidence={}, warnings=[], recorded_by=c.created_by) for c in chunk])
+        events = [build_event(CANDIDATE_LISTED, {"candidate_id": c.id, "org_code": c.org_code,
+                                                 "listed_on": c.listed_on}, source=EVENT_SOURCE, subject=c.id)
+                  for c in chunk]
+        session.execute(outbox.insert(), [
+            dict(event_id=e.id, event_type=e.type, topic=CANDIDATE_LISTED.topic, key=e.key,
+                 value=e.to_kafka_value()) for e in events])
