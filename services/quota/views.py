@@ -1,2 +1,224 @@
-"""HTTP views of the quota service (thin: they check input and scope, then call the service layer)."""
-blueprints = []
+"""HTTP views of the quota service (thin: they check input and scope, then call the service layer).
+
+Scope: tree changes need the role admin, quotas officer, reads viewer; the `org` claim of the
+token limits every call to that organisation's subtree ('*' = the whole country).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.problems import Problem
+from shared.redis_client import get_redis
+
+from . import importer, organizations, quotas
+from .models import Organization, OrganizationName, OrganizationParent
+from .projection import ProgressStore
+from .report import progress_report
+from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ImportIn, ImportOut, MergeIn, MoveIn, OrganizationIn,
+                      OrganizationOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn)
+
+blp = Blueprint("organizations", __name__, url_prefix="/organizations",
+                description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
+
+
+def _db():
+    from .app import current_db  # the app module imports this one
+    return current_db()
+
+
+def _store() -> ProgressStore:
+    settings = current_app.config["CHITIEU_SETTINGS"]
+    return ProgressStore(get_redis(settings.redis_url), settings)
+
+
+def _scope(session, code: str, role: str):
+    return require_scope(code, role=role, is_within=lambda c, a: organizations.is_within(session, c, a))
+
+
+def _org_view(session, org: Organization) -> dict:
+    view = {c: getattr(org, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
+                                         "ended_on", "merged_into")}
+    view["name_history"] = [{"name": n.name, "valid_from": n.valid_from.isoformat(),
+                             "valid_to": n.valid_to.isoformat() if n.valid_to else None}
+                            for n in session.execute(select(OrganizationName).where(
+                                OrganizationName.code == org.code).order_by(OrganizationName.valid_from)).scalars()]
+    view["parent_history"] = [{"parent_code": p.parent_code, "valid_from": p.valid_from.isoformat(),
+                               "valid_to": p.valid_to.isoformat() if p.valid_to else None}
+                              for p in session.execute(select(OrganizationParent).where(
+                                  OrganizationParent.code == org.code).order_by(OrganizationParent.valid_from)).scalars()]
+    return view
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(OrganizationIn)
+@blp.response(201, OrganizationOut)
+def create(body):
+    """Tạo tổ chức / Create an organisation (admin; the parent must be in your subtree)."""
+    with _db().transaction() as session:
+        if body["parent_code"] is None:
+            principal = require_role("admin")
+            if principal.org != ALL_ORGS:
+                raise Problem(403, "Forbidden", "chỉ cấp toàn quốc tạo tổ chức gốc / only '*' may create a top organisation")
+        else:
+            _scope(session, body["parent_code"], "admin")
+        org = organizations.create_organization(session, code=body["code"], name=body["name"], type=body["type"],
+                                                parent_code=body["parent_code"],
+                                                effective_date=body["effective_date"] or date.today())
+        return _org_view(session, org)
+
+
+@blp.route("/import", methods=["POST"])
+@blp.arguments(ImportIn, location="files")
+@blp.response(201, ImportOut)
+def import_tree(files):
+    """Nhập cây từ CSV/XLSX, tất cả hoặc không / Import a tree from CSV or XLSX, all or nothing (admin)."""
+    upload = files["file"]
+    rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")
+    with _db().transaction() as session:
+        principal = require_role("admin")
+        if principal.org != ALL_ORGS:
+            in_file = {r.get("code") for r in rows}
+            for row in rows:
+                parent = row.get("parent_code")
+                if not parent or (parent not in in_file and not organizations.is_within(session, parent, principal.org)):
+                    raise Problem(403, "Forbidden", f"'{row.get('code')}' would be outside your scope '{principal.org}'")
+        codes = importer.import_tree(session, rows=rows, default_date=date.today())
+    return {"created": len(codes), "codes": codes}
+
+
+@blp.route("/<code>")
+@blp.response(200, OrganizationOut)
+def get(code):
+    """Một tổ chức với lịch sử tên và cấp trên / One organisation with its name and parent history."""
+    with _db().transaction() as session:
+        _scope(session, code, "viewer")
+        return _org_view(session, organizations.get_organization(session, code))
+
+
+@blp.route("/<code>/children")
+@blp.arguments(AsOfQuery, location="query")
+@blp.response(200, OrganizationOut(many=True))
+def children(query, code):
+    """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of."""
+    with _db().transaction() as session:
+        _scope(session, code, "viewer")
+        organizations.get_organization(session, code)
+        return [{c: getattr(o, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
+                                            "ended_on", "merged_into")}
+                for o in organizations.children_on(session, code, query["as_of"] or date.today())]
+
+
+def _tree_change(code: str, *others: str):
+    """Scope of a tree change: admin over the organisation and every other one it touches."""
+    def check(session):
+        for c in (code, *others):
+            if c:
+                _scope(session, c, "admin")
+    return check
+
+
+@blp.route("/<code>/rename", methods=["POST"])
+@blp.arguments(RenameIn)
+@blp.response(200, OrganizationOut)
+def rename(body, code):
+    """Đổi tên từ một ngày / Rename from a date (admin)."""
+    with _db().transaction() as session:
+        _tree_change(code)(session)
+        org = organizations.rename_organization(session, code=code, name=body["name"],
+                                                effective_date=body["effective_date"] or date.today())
+        return _org_view(session, org)
+
+
+@blp.route("/<code>/move", methods=["POST"])
+@blp.arguments(MoveIn)
+@blp.response(200, OrganizationOut)
+def move(body, code):
+    """Chuyển sang cấp trên khác từ một ngày / Move under another parent from a date (admin)."""
+    with _db().transaction() as session:
+        _tree_change(code, body["parent_code"])(session)
+        org = organizations.move_organization(session, code=code, parent_code=body["parent_code"],
+                                              effective_date=body["effective_date"] or date.today())
+        return _org_view(session, org)
+
+
+@blp.route("/<code>/merge", methods=["POST"])
+@blp.arguments(MergeIn)
+@blp.response(200, OrganizationOut)
+def merge(body, code):
+    """Hợp nhất vào tổ chức khác / Merge into another organisation (admin); its children follow."""
+    with _db().transaction() as session:
+        _tree_change(code, body["into_code"])(session)
+        org = organizations.merge_organization(session, code=code, into_code=body["into_code"],
+                                               effective_date=body["effective_date"] or date.today())
+        return _org_view(session, org)
+
+
+@blp.route("/<code>/dissolve", methods=["POST"])
+@blp.arguments(DissolveIn)
+@blp.response(200, OrganizationOut)
+def dissolve(body, code):
+    """Giải thể; tổ chức trực thuộc chuyển về cấp trên / Dissolve; the children go to the parent (admin)."""
+    with _db().transaction() as session:
+        _tree_change(code, body["children_to"])(session)
+        org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
+                                                  effective_date=body["effective_date"] or date.today())
+        return _org_view(session, org)
+
+
+@blp.route("/<code>/quotas/<period>", methods=["PUT"])
+@blp.arguments(QuotaIn)
+@blp.response(200, QuotaOut)
+def put_quota(body, code, period):
+    """Giao hoặc điều chỉnh chỉ tiêu / Set or change the quota for a year (2024) or term (2020-2025) (officer)."""
+    with _db().transaction() as session:
+        principal = _scope(session, code, "officer")
+        if body["assigner_org_code"]:
+            _scope(session, body["assigner_org_code"], "officer")
+        new_term = quotas.needs_backfill(session, period)
+        quota = quotas.set_quota(session, org_code=code, period=period, target=body["target"],
+                                 composition=body["composition"], assigner_org_code=body["assigner_org_code"],
+                                 changed_by=principal.sub)
+        view = quotas.quota_view(quota)
+    if new_term:
+        with _db().transaction() as session:
+            _store().copy_period(session, period)
+    return view
+
+
+@blp.route("/<code>/quotas")
+@blp.response(200, QuotaOut(many=True))
+def list_quotas(code):
+    """Chỉ tiêu các kỳ và lịch sử điều chỉnh / Quotas of every period with their history."""
+    with _db().transaction() as session:
+        _scope(session, code, "viewer")
+        return quotas.list_quotas(session, org_code=code)
+
+
+@blp.route("/<code>/allocation")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, AllocationOut)
+def allocation(query, code):
+    """Phân bổ chỉ tiêu cho tổ chức trực thuộc: đủ, thiếu, vượt / Allocation among children: fully, under, over."""
+    with _db().transaction() as session:
+        _scope(session, code, "viewer")
+        return quotas.allocation(session, org_code=code, period=query["period"], as_of=query["as_of"])
+
+
+@blp.route("/<code>/progress")
+@blp.arguments(ProgressQuery, location="query")
+@blp.response(200, ProgressOut)
+def progress(query, code):
+    """Tiến độ so với kế hoạch, cơ cấu, trạng thái, xếp hạng tổ chức trực thuộc /
+    Progress against plan, composition, status, and each child ranked by achievement."""
+    with _db().transaction() as session:
+        _scope(session, code, "viewer")
+        return progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
+                               rank_by=query["rank_by"])
+
+
+blueprints = [blp]

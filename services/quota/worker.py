@@ -1,6 +1,8 @@
 """Background processes of the quota service.
 
     python -m services.quota.worker relay      # publish the outbox to Kafka
+    python -m services.quota.worker consume    # candidate events -> ledger, counters, milestones, Redis
+    python -m services.quota.worker rebuild    # recompute the Redis figures from the ledger
 """
 from __future__ import annotations
 
@@ -8,11 +10,34 @@ import sys
 
 from shared.config import Settings
 from shared.db import Database
-from shared.worker import run_relay
+from shared.logs import configure_logging
+from shared.redis_client import get_redis
+from shared.worker import run_consumer, run_relay
 
+from .consumer import BatchConsumerRunner
+from .handlers import apply_batch, make_handlers, project_batch
 from .models import Base
+from .projection import ProgressStore
+from .tree import CachedTree
 
 SERVICE = "quota"
+CONSUMER = "quota-progress"
+
+
+def progress_consumer(*, db: Database, settings: Settings, **consumer_config) -> BatchConsumerRunner:
+    """The consumer of candidate events (group `<namespace>.quota-progress`)."""
+    store = ProgressStore(get_redis(settings.redis_url), settings)
+    tree = CachedTree()
+    return BatchConsumerRunner(
+        name=CONSUMER, db=db, settings=settings, handlers=make_handlers(db=db, store=store, tree=tree),
+        apply_batch=lambda session, events: apply_batch(session, events, tree=tree),
+        project_batch=lambda events: project_batch(db, store, events), **consumer_config)
+
+
+def rebuild(*, db: Database, settings: Settings) -> int:
+    store = ProgressStore(get_redis(settings.redis_url), settings)
+    with db.transaction() as session:
+        return store.rebuild(session)
 
 
 def main(argv: list[str]) -> None:
@@ -21,6 +46,11 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else ""
     if command == "relay":
         run_relay(db=db, settings=settings)
+    elif command == "consume":
+        run_consumer(progress_consumer(db=db, settings=settings))
+    elif command == "rebuild":
+        configure_logging(service=f"{SERVICE}-rebuild", level=settings.log_level)
+        print(f"rebuilt {rebuild(db=db, settings=settings)} progress hashes in Redis from the ledger")
     else:
         raise SystemExit(__doc__)
 

@@ -1,0 +1,123 @@
+"""Bulk import of an organisation tree from CSV or XLSX, all or nothing.
+
+Columns (header row, any order): code, name, type, parent_code, effective_date (YYYY-MM-DD,
+optional: defaults to the request's date). Rows may list a child before its parent. Every row is
+checked first; if any row is wrong the import writes nothing and answers a row-by-row report.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.problems import Problem
+
+from .models import Organization
+from .organizations import ORG_TYPES, create_organization
+
+COLUMNS = ("code", "name", "type", "parent_code", "effective_date")
+
+
+def read_rows(content: bytes, filename: str) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file as dicts of strings."""
+    if filename.lower().endswith(".xlsx"):
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception as exc:
+            raise Problem(422, "Unprocessable Entity", "không đọc được tệp XLSX / unreadable XLSX file",
+                          errors={"file": [str(exc)[:200]]}) from exc
+        values = [["" if v is None else (v.date().isoformat() if isinstance(v, datetime) else str(v)).strip()
+                   for v in row] for row in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Problem(422, "Unprocessable Entity", "tệp CSV phải mã hóa UTF-8 / the CSV file must be UTF-8",
+                          errors={"file": [str(exc)[:200]]}) from exc
+        values = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text))]
+    values = [row for row in values if any(row)]
+    if not values:
+        raise Problem(422, "Unprocessable Entity", "tệp rỗng / the file is empty", errors={"file": ["empty"]})
+    header = [h.lower() for h in values[0]]
+    missing = [c for c in ("code", "name", "type") if c not in header]
+    if missing:
+        raise Problem(422, "Unprocessable Entity", "thiếu cột / missing columns",
+                      errors={"file": [f"thiếu cột / missing column: {c}" for c in missing]})
+    return [{h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h in COLUMNS}
+            for row in values[1:]]
+
+
+def import_tree(session: Session, *, rows: list[dict[str, str]], default_date: date) -> list[str]:
+    """Create every row's organisation, parents first; returns the codes created in that order."""
+    errors: dict[int, dict[str, list[str]]] = {}
+
+    def err(line: int, field: str, message: str) -> None:
+        errors.setdefault(line, {}).setdefault(field, []).append(message)
+
+    by_code: dict[str, tuple[int, dict]] = {}
+    for i, row in enumerate(rows, start=2):  # line 1 is the header
+        code, name, type_ = row.get("code", ""), row.get("name", ""), row.get("type", "")
+        if not code:
+            err(i, "code", "bắt buộc / required")
+        elif len(code) > 64:
+            err(i, "code", "tối đa 64 ký tự / at most 64 characters")
+        elif code in by_code:
+            err(i, "code", f"trùng với dòng {by_code[code][0]} / duplicate of line {by_code[code][0]}")
+        else:
+            by_code[code] = (i, row)
+        if not name:
+            err(i, "name", "bắt buộc / required")
+        if type_ not in ORG_TYPES:
+            err(i, "type", f"một trong / one of {', '.join(ORG_TYPES)}")
+        raw_date = row.get("effective_date", "")
+        try:
+            row["_date"] = date.fromisoformat(raw_date) if raw_date else default_date
+        except ValueError:
+            err(i, "effective_date", "ngày dạng YYYY-MM-DD / a date YYYY-MM-DD")
+    existing = set(session.execute(select(Organization.code).where(
+        Organization.code.in_(list(by_code)))).scalars()) if by_code else set()
+    parents_needed = {r.get("parent_code") for _, r in by_code.values() if r.get("parent_code")}
+    known_parents = {c: s for c, s in session.execute(select(Organization.code, Organization.status).where(
+        Organization.code.in_(list(parents_needed - set(by_code)))))} if parents_needed else {}
+    for code, (i, row) in by_code.items():
+        if code in existing:
+            err(i, "code", f"mã '{code}' đã tồn tại / code '{code}' already exists")
+        parent = row.get("parent_code") or None
+        if parent and parent not in by_code:
+            if parent not in known_parents:
+                err(i, "parent_code", f"không có tổ chức '{parent}' / unknown parent '{parent}'")
+            elif known_parents[parent] != "active":
+                err(i, "parent_code", f"'{parent}' không còn hoạt động / '{parent}' is {known_parents[parent]}")
+    order = _parents_first(by_code, err)
+    if errors:
+        report = [{"line": line, "errors": fields} for line, fields in sorted(errors.items())]
+        raise Problem(422, "Unprocessable Entity",
+                      f"{len(report)} dòng có lỗi, không nhập gì / {len(report)} rows have errors, nothing imported",
+                      errors={"rows": report})
+    for code in order:
+        row = by_code[code][1]
+        create_organization(session, code=code, name=row["name"], type=row["type"],
+                            parent_code=row.get("parent_code") or None, effective_date=row["_date"])
+    return order
+
+
+def _parents_first(by_code: dict[str, tuple[int, dict]], err) -> list[str]:
+    order: list[str] = []
+    state: dict[str, str] = {}
+    for start in by_code:
+        path = []
+        code = start
+        while code in by_code and code not in state:
+            state[code] = "visiting"
+            path.append(code)
+            code = by_code[code][1].get("parent_code") or None
+        if code in by_code and state.get(code) == "visiting":
+            err(by_code[code][0], "parent_code", "chu trình trong tệp / a cycle in the file")
+        for c in reversed(path):
+            state[c] = "done"
+            order.append(c)
+    return order

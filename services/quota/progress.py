@@ -1,0 +1,364 @@
+"""Progress: admissions applied to the ledger and the counters, milestones, and the report.
+
+An admission counts once toward the organisation where it happened and every ancestor, in the
+tree in force on the admission date, for every period containing that date (see periods.py).
+`apply_changes` handles a list of admissions and revocations in one transaction (one record, or a
+whole poll of them); it runs inside the transaction that marks the events processed, so it
+happens exactly once. Milestones (50%, 75%, met, exceeded) are rows with a UNIQUE key: the one
+transaction that inserts the row writes the event, whatever else is redelivered or runs in parallel.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.consumer import PoisonEvent
+from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED
+from shared.outbox import record_event
+
+from .models import (ATTRIBUTES, Admission, AdmissionEntry, CountedTerm, Milestone, Organization,
+                     ProgressCounter, Quota, TreeVersion, outbox)
+from .periods import Period, periods_of
+from .tree import CachedTree, _Tree
+
+SOURCE = "/quota"
+FIELDS = ("admitted",) + ATTRIBUTES
+# Milestone kinds in the order they are reached, with the test "admitted reaches it".
+MILESTONES: tuple[tuple[str, object], ...] = (
+    ("50", lambda admitted, target: admitted * 100 >= 50 * target),
+    ("75", lambda admitted, target: admitted * 100 >= 75 * target),
+    ("met", lambda admitted, target: admitted >= target),
+    ("exceeded", lambda admitted, target: admitted > target),
+)
+Key = tuple[str, str]  # (org_code, period)
+
+
+@dataclass(frozen=True)
+class AdmissionChange:
+    event_id: str
+    candidate_id: str
+    org_code: str
+    admission_date: date
+    flags: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class RevocationChange:
+    event_id: str
+    candidate_id: str
+    admission_date: date
+    revoked_on: date
+
+
+def flags_of(attributes: dict) -> dict[str, bool]:
+    """The composition attributes of an admitted person (from candidate.admitted's attributes)."""
+    return {
+        "student": attributes["occupation_group"] == "student",
+        "non_state_enterprise": attributes["occupation_group"] == "non_state_enterprise",
+        "woman": attributes["gender"] == "female",
+        "ethnic_minority": bool(attributes["ethnic_minority"]),
+        "under_30": int(attributes["age_years"]) < 30,
+    }
+
+
+def admission_from(event, data: dict) -> AdmissionChange:
+    return AdmissionChange(event.id, data["candidate_id"], data["org_code"], data["admission_date"],
+                           flags_of(data["attributes"]))
+
+
+def revocation_from(event, data: dict) -> RevocationChange:
+    return RevocationChange(event.id, data["candidate_id"], data["admission_date"], data["revoked_on"])
+
+
+def percent_of_plan(admitted: int, target: int | None) -> Decimal | None:
+    """As the press prints it: 1,732 against 1,500 is 115.47 (ROUND_HALF_UP, 2 decimals)."""
+    if not target:
+        return None
+    return (Decimal(admitted) * 100 / Decimal(target)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _upsert_ignore(session: Session, table, rows: list[dict], index: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
+        index_elements=index)
+    return session.execute(stmt, rows) if len(rows) > 1 else session.execute(stmt.values(**rows[0]))
+
+
+def lock_tree(session: Session, *, exclusive: bool = False) -> None:
+    """Tree changes and term back-fills take the tree_version row exclusively; a consumer's
+    transaction shares it, so it sees the tree and the counted terms as they are when it commits.
+    (SQLite's BEGIN IMMEDIATE already serialises writers.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        query = select(TreeVersion.version).where(TreeVersion.id == 1)
+        session.execute(query.with_for_update() if exclusive else query.with_for_update(read=True))
+
+
+def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree | None = None) -> None:
+    """Apply admissions and revocations (in this order) to the ledger, counters and milestones."""
+    lock_tree(session)
+    if tree is None:
+        tree = CachedTree()
+    if isinstance(tree, CachedTree):
+        tree.refresh(session)
+    extra_terms = frozenset(session.execute(select(CountedTerm.period)).scalars())
+
+    admissions = [c for c in changes if isinstance(c, AdmissionChange)]
+    known = _existing_admissions(session, admissions)
+    new_rows, batch_keys = [], {}
+    for change in admissions:
+        ident = (change.candidate_id, change.admission_date)
+        if ident in known or ident in batch_keys:
+            continue  # the same admission sent again under another event id
+        at = tree.resolve(change.org_code, change.admission_date)
+        keys = [(org, period) for org in tree.ancestors(at, change.admission_date)
+                for period in periods_of(change.admission_date, extra_terms)]
+        batch_keys[ident] = keys
+        new_rows.append({"event_id": change.event_id, "candidate_id": change.candidate_id,
+                         "org_code": change.org_code, "admission_date": change.admission_date, **change.flags})
+    ids = {}
+    if new_rows:
+        for row_id, candidate_id, admission_date in session.execute(
+                insert(Admission.__table__).returning(Admission.id, Admission.candidate_id, Admission.admission_date),
+                new_rows):
+            ids[(candidate_id, admission_date)] = row_id
+        session.execute(insert(AdmissionEntry.__table__), [
+            {"admission_id": ids[ident], "org_code": org, "period": period}
+            for ident, keys in batch_keys.items() for org, period in keys])
+
+    # Steps in event order: (keys, sign, flags, date) for the counters and milestones.
+    steps: list[tuple[list[Key], int, dict, date]] = []
+    for change in changes:
+        if isinstance(change, AdmissionChange):
+            ident = (change.candidate_id, change.admission_date)
+            if ident in batch_keys and ids.get(ident) and batch_keys[ident] is not None:
+                steps.append((batch_keys[ident], 1, change.flags, change.admission_date))
+                batch_keys[ident] = None  # once
+        else:
+            step = _revoke(session, change)
+            if step is not None:
+                steps.append(step)
+    if steps:
+        _count(session, steps)
+
+
+def _existing_admissions(session: Session, admissions: list[AdmissionChange]) -> set:
+    if not admissions:
+        return set()
+    candidates = list({a.candidate_id for a in admissions})
+    return set(session.execute(select(Admission.candidate_id, Admission.admission_date)
+                               .where(Admission.candidate_id.in_(candidates))).all())
+
+
+def _revoke(session: Session, change: RevocationChange):
+    # autoflush makes admissions inserted earlier in this batch visible here.
+    admission = session.execute(select(Admission).where(
+        Admission.candidate_id == change.candidate_id, Admission.admission_date == change.admission_date)
+        .with_for_update()).scalar()
+    if admission is None:
+        raise PoisonEvent(f"no admission of candidate {change.candidate_id} on {change.admission_date}")
+    if admission.revoked_on is not None:
+        return None  # already taken back (under another event id)
+    session.execute(update(Admission).where(Admission.id == admission.id).values(
+        revoked_on=change.revoked_on, revoke_event_id=change.event_id))
+    keys = [tuple(k) for k in session.execute(select(AdmissionEntry.org_code, AdmissionEntry.period)
+                                              .where(AdmissionEntry.admission_id == admission.id)).all()]
+    flags = {a: bool(getattr(admission, a)) for a in ATTRIBUTES}
+    return keys, -1, flags, change.revoked_on
+
+
+def _count(session: Session, steps: list[tuple[list[Key], int, dict, date]]) -> None:
+    keys = sorted({k for step_keys, *_ in steps for k in step_keys})
+    counters = _lock_counters(session, keys)
+    quotas = _quotas_for(session, keys)
+    emitted = _emitted_for(session, [k for k in keys if k in quotas])
+    reached: list[tuple[Key, str, int, int, date]] = []
+    for step_keys, sign, flags, day in steps:
+        for key in step_keys:
+            row = counters[key]
+            row["admitted"] += sign
+            for attribute, on in flags.items():
+                if on:
+                    row[attribute] += sign
+            target = quotas.get(key)
+            if sign > 0 and target:
+                for kind, test in MILESTONES:
+                    if kind not in emitted.setdefault(key, set()) and test(row["admitted"], target):
+                        emitted[key].add(kind)
+                        reached.append((key, kind, row["admitted"], target, day))
+    session.execute(update(ProgressCounter.__table__).where(
+        ProgressCounter.org_code == _bind("k_org"), ProgressCounter.period == _bind("k_period")),
+        [{"k_org": org, "k_period": period, **values} for (org, period), values in counters.items()])
+    for key, kind, admitted, target, day in reached:
+        _emit(session, key=key, kind=kind, admitted=admitted, target=target, reached_on=day)
+
+
+def _bind(name: str):
+    from sqlalchemy import bindparam
+    return bindparam(name)
+
+
+def _lock_counters(session: Session, keys: list[Key]) -> dict[Key, dict[str, int]]:
+    """The counters of `keys`, created at zero if missing, locked in key order (no deadlocks)."""
+    out: dict[Key, dict[str, int]] = {}
+    for chunk in _chunks(keys, 400):
+        _upsert_ignore(session, ProgressCounter.__table__, [{"org_code": o, "period": p} for o, p in chunk],
+                       ["org_code", "period"])
+        query = select(ProgressCounter.org_code, ProgressCounter.period,
+                       *[getattr(ProgressCounter, f) for f in FIELDS]).where(
+            tuple_(ProgressCounter.org_code, ProgressCounter.period).in_(chunk)).order_by(
+            ProgressCounter.org_code, ProgressCounter.period)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        for org, period, *values in session.execute(query):
+            out[(org, period)] = dict(zip(FIELDS, values))
+    return out
+
+
+def _quotas_for(session: Session, keys: list[Key]) -> dict[Key, int]:
+    out: dict[Key, int] = {}
+    for chunk in _chunks(keys, 400):
+        for org, period, target in session.execute(select(Quota.org_code, Quota.period, Quota.target).where(
+                tuple_(Quota.org_code, Quota.period).in_(chunk))):
+            out[(org, period)] = target
+    return out
+
+
+def _emitted_for(session: Session, keys: list[Key]) -> dict[Key, set[str]]:
+    out: dict[Key, set[str]] = {}
+    for chunk in _chunks(keys, 400):
+        for org, period, kind in session.execute(select(Milestone.org_code, Milestone.period, Milestone.kind).where(
+                tuple_(Milestone.org_code, Milestone.period).in_(chunk))):
+            out.setdefault((org, period), set()).add(kind)
+    return out
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _emit(session: Session, *, key: Key, kind: str, admitted: int, target: int, reached_on: date) -> None:
+    """Insert the milestone row; only the transaction whose insert lands writes the event."""
+    org_code, period = key
+    result = _upsert_ignore(session, Milestone.__table__, [{
+        "org_code": org_code, "period": period, "kind": kind, "admitted": admitted, "target": target,
+        "reached_on": reached_on, "event_id": ""}], ["org_code", "period", "kind"])
+    if result.rowcount != 1:
+        return
+    org = session.get(Organization, org_code)
+    assigner = session.execute(select(Quota.assigner_org_code).where(
+        Quota.org_code == org_code, Quota.period == period)).scalar()
+    data = {"org_code": org_code, "org_name": org.name if org else org_code, "org_type": org.type if org else "other",
+            "parent_code": org.parent_code if org else None, "assigner_org_code": assigner, "period": period,
+            "target": target, "admitted": admitted, "percent": percent_of_plan(admitted, target),
+            "reached_on": reached_on}
+    if kind in ("50", "75"):
+        event = record_event(session, outbox=outbox, event_type=QUOTA_MILESTONE_REACHED, source=SOURCE,
+                             subject=org_code, data={**data, "milestone": int(kind)})
+    else:
+        event = record_event(session, outbox=outbox, event_type=QUOTA_MET if kind == "met" else QUOTA_EXCEEDED,
+                             source=SOURCE, subject=org_code, data=data)
+    session.execute(update(Milestone).where(Milestone.org_code == org_code, Milestone.period == period,
+                                            Milestone.kind == kind).values(event_id=event.id))
+
+
+def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> None:
+    """Emit the milestones already reached by the counters (after a quota is set or changed)."""
+    quotas = _quotas_for(session, keys)
+    emitted = _emitted_for(session, keys)
+    for key in keys:
+        target = quotas.get(key)
+        counter = session.get(ProgressCounter, key)
+        if not target or counter is None:
+            continue
+        for kind, test in MILESTONES:
+            if kind not in emitted.get(key, set()) and test(counter.admitted, target):
+                _emit(session, key=key, kind=kind, admitted=counter.admitted, target=target, reached_on=reached_on)
+
+
+def backfill_term(session: Session, *, term: Period) -> None:
+    """Count a newly named term from the ledger: an admission's organisations for the term are
+    those it counted toward in its year, which lies inside the term."""
+    lock_tree(session, exclusive=True)
+    years = [str(y) for y in range(term.start.year, term.end.year)]
+    entries = session.execute(
+        select(AdmissionEntry.admission_id, AdmissionEntry.org_code, Admission.revoked_on,
+               *[getattr(Admission, a) for a in ATTRIBUTES])
+        .join(Admission, Admission.id == AdmissionEntry.admission_id)
+        .where(AdmissionEntry.period.in_(years))).all()
+    if not entries:
+        return
+    session.execute(insert(AdmissionEntry.__table__), [{"admission_id": e[0], "org_code": e[1], "period": term.code}
+                                             for e in entries])
+    sums: dict[str, dict[str, int]] = {}
+    for _id, org, revoked_on, *flags in entries:
+        if revoked_on is not None:
+            continue
+        row = sums.setdefault(org, dict.fromkeys(FIELDS, 0))
+        row["admitted"] += 1
+        for attribute, on in zip(ATTRIBUTES, flags):
+            row[attribute] += int(bool(on))
+    if sums:
+        session.execute(insert(ProgressCounter.__table__), [{"org_code": org, "period": term.code, **values}
+                                                  for org, values in sums.items()])
+
+
+# --- the report ---------------------------------------------------------------------------------
+def status_of(target: int | None, admitted: int, period: Period, as_of: date) -> str | None:
+    """not_started, behind, on_track, met or exceeded; judged against the share of the period
+    elapsed on `as_of` (on_track: at least target x elapsed share)."""
+    if target is None:
+        return None
+    if admitted > target:
+        return "exceeded"
+    if admitted == target:
+        return "met"
+    if admitted == 0 or as_of < period.start:
+        return "not_started"
+    return "on_track" if admitted >= target * period.elapsed_share(as_of) else "behind"
+
+
+STATUS_TEXT = {
+    "not_started": "chưa bắt đầu / not started", "behind": "chậm tiến độ / behind",
+    "on_track": "đúng tiến độ / on track", "met": "đạt chỉ tiêu / met", "exceeded": "vượt chỉ tiêu / exceeded",
+}
+
+
+def figures_view(*, target: int | None, figures: dict[str, int], period: Period, as_of: date,
+                 composition: list[dict]) -> dict:
+    admitted = figures.get("admitted", 0)
+    percent = percent_of_plan(admitted, target)
+    status = status_of(target, admitted, period, as_of)
+    return {
+        "target": target, "admitted": admitted,
+        "percent": None if percent is None else str(percent),
+        "percent_display": None if percent is None else f"{percent:.2f}%".replace(".", ","),
+        "status": status, "status_text": STATUS_TEXT.get(status),
+        "expected_by_now": None if target is None else round(target * period.elapsed_share(as_of), 2),
+        "composition": [_composition_line(item, figures, admitted) for item in composition],
+        "counts": {a: figures.get(a, 0) for a in ATTRIBUTES},
+    }
+
+
+def _composition_line(item: dict, figures: dict[str, int], admitted: int) -> dict:
+    count = figures.get(item["attribute"], 0)
+    share = percent_of_plan(count, admitted) if admitted else Decimal("0.00")
+    met = True
+    if item.get("min_share") is not None:
+        met = met and admitted > 0 and share >= Decimal(str(item["min_share"]))
+    if item.get("min_count") is not None:
+        met = met and count >= int(item["min_count"])
+    return {**item, "count": count, "share": str(share), "met": met}
+
+
+def quota_composition(quota: Quota | None) -> list[dict]:
+    return json.loads(quota.composition) if quota is not None and quota.composition else []

@@ -1,0 +1,142 @@
+"""The live figures in Redis: one hash per (organisation, period), `<ns>:progress:<org>:<period>`,
+with the fields admitted, student, non_state_enterprise, woman, ethnic_minority, under_30.
+
+An event's increments are applied by one Lua script that first sets a marker keyed by the event
+id (`<ns>:progress-applied:<event id>`, kept `MARKER_TTL_S`): a redelivered event, or the same
+event projected by two replicas, finds the marker and changes nothing. What to add is read back
+from the ledger, so a redelivery after a crash projects exactly what was committed.
+`rebuild` recomputes every hash from the database counters (run it with the consumer stopped).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.config import Settings
+
+from .models import ATTRIBUTES, Admission, AdmissionEntry, ProgressCounter
+from .progress import FIELDS, Key
+
+MARKER_TTL_S = 30 * 24 * 3600
+
+APPLY_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  for i = 2, #KEYS do
+    for j = 3, #ARGV do
+      redis.call('HINCRBY', KEYS[i], ARGV[j], ARGV[2])
+    end
+  end
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Delta:
+    event_id: str
+    sign: int  # +1 admission, -1 revocation
+    keys: list[Key]
+    fields: list[str]  # "admitted" and the attributes the person has
+
+
+def deltas_for(session: Session, event_ids: list[str]) -> list[Delta]:
+    """What each event (admission or revocation) added to the counters, read from the ledger."""
+    if not event_ids:
+        return []
+    rows = session.execute(
+        select(Admission.id, Admission.event_id, Admission.revoke_event_id, *[getattr(Admission, a) for a in ATTRIBUTES])
+        .where(Admission.event_id.in_(event_ids) | Admission.revoke_event_id.in_(event_ids))).all()
+    if not rows:
+        return []
+    keys: dict[int, list[Key]] = {}
+    for admission_id, org, period in session.execute(
+            select(AdmissionEntry.admission_id, AdmissionEntry.org_code, AdmissionEntry.period)
+            .where(AdmissionEntry.admission_id.in_([r[0] for r in rows]))):
+        keys.setdefault(admission_id, []).append((org, period))
+    wanted = set(event_ids)
+    out = []
+    for admission_id, event_id, revoke_event_id, *flags in rows:
+        fields = ["admitted"] + [a for a, on in zip(ATTRIBUTES, flags) if on]
+        if event_id in wanted:
+            out.append(Delta(event_id, 1, keys.get(admission_id, []), fields))
+        if revoke_event_id and revoke_event_id in wanted:
+            out.append(Delta(revoke_event_id, -1, keys.get(admission_id, []), fields))
+    return out
+
+
+class ProgressStore:
+    def __init__(self, client: redis.Redis, settings: Settings):
+        self.redis = client
+        self.settings = settings
+        self._apply = client.register_script(APPLY_ONCE)
+
+    def key(self, org_code: str, period: str) -> str:
+        return self.settings.redis_key("progress", org_code, period)
+
+    def marker(self, event_id: str) -> str:
+        return self.settings.redis_key("progress-applied", event_id)
+
+    def apply(self, deltas: list[Delta]) -> int:
+        """Apply each delta once (by event id); returns how many were new."""
+        if not deltas:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for d in deltas:
+            self._apply(keys=[self.marker(d.event_id)] + [self.key(o, p) for o, p in d.keys],
+                        args=[MARKER_TTL_S, d.sign, *d.fields], client=pipe)
+        return sum(int(r or 0) for r in pipe.execute())
+
+    def figures(self, keys: list[Key]) -> list[dict[str, int]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for org, period in keys:
+            pipe.hgetall(self.key(org, period))
+        return [{f: int(v) for f, v in h.items()} for h in pipe.execute()]
+
+    def rebuild(self, session: Session, *, chunk: int = 5000) -> int:
+        """Recompute every hash from the database counters; returns the number of hashes."""
+        pattern = self.settings.redis_key("progress", "*")
+        for batch in _batched(self.redis.scan_iter(match=pattern, count=5000), chunk):
+            self.redis.delete(*batch)
+        written = 0
+        pipe = self.redis.pipeline(transaction=False)
+        for org, period, *values in session.execute(select(
+                ProgressCounter.org_code, ProgressCounter.period, *[getattr(ProgressCounter, f) for f in FIELDS])):
+            pipe.hset(self.key(org, period), mapping=dict(zip(FIELDS, values)))
+            written += 1
+            if written % chunk == 0:
+                pipe.execute()
+        # Mark every event of the ledger as projected: a late redelivery must not add it again.
+        n = 0
+        for event_id, revoke_event_id in session.execute(select(Admission.event_id, Admission.revoke_event_id)):
+            pipe.set(self.marker(event_id), "1", ex=MARKER_TTL_S)
+            if revoke_event_id:
+                pipe.set(self.marker(revoke_event_id), "1", ex=MARKER_TTL_S)
+            n += 1
+            if n % chunk == 0:
+                pipe.execute()
+        pipe.execute()
+        return written
+
+    def copy_period(self, session: Session, period: str) -> None:
+        """Write the database counters of one period to Redis (after a term was back-filled)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for org, *values in session.execute(select(
+                ProgressCounter.org_code, *[getattr(ProgressCounter, f) for f in FIELDS])
+                .where(ProgressCounter.period == period)):
+            pipe.hset(self.key(org, period), mapping=dict(zip(FIELDS, values)))
+        pipe.execute()
+
+
+def _batched(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,52 @@
+"""The progress report of an organisation and period: its figures and each child's, rankable.
+Figures come from Redis (live); targets and the tree from the database."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Quota
+from .organizations import children_on, get_organization
+from .progress import figures_view, quota_composition
+from .projection import ProgressStore
+from .quotas import check_period, default_day
+
+
+def progress_report(session: Session, store: ProgressStore, *, org_code: str, period: str,
+                    as_of: date | None = None, rank_by: str = "percent") -> dict:
+    parsed = check_period(period)
+    org = get_organization(session, org_code)
+    as_of = as_of or date.today()
+    day = default_day(parsed, as_of)
+    children = children_on(session, org_code, day)
+    codes = [org_code] + [c.code for c in children]
+    quotas = {q.org_code: q for q in session.execute(select(Quota).where(
+        Quota.period == period, Quota.org_code.in_(codes))).scalars()}
+    figures = dict(zip(codes, store.figures([(c, period) for c in codes])))
+
+    def view(code: str) -> dict:
+        quota = quotas.get(code)
+        return figures_view(target=quota.target if quota else None, figures=figures[code], period=parsed,
+                            as_of=as_of, composition=quota_composition(quota))
+
+    rows = []
+    for child in children:
+        rows.append({"code": child.code, "name": child.name, "type": child.type, **view(child.code)})
+    rows.sort(key=_rank_key(rank_by))
+    for i, row in enumerate(rows, start=1):
+        row["rank"] = i
+    return {"org_code": org.code, "org_name": org.name, "period": period, "as_of": as_of,
+            "elapsed_share": round(parsed.elapsed_share(as_of), 4), **view(org_code), "children": rows}
+
+
+def _rank_key(rank_by: str):
+    if rank_by == "code":
+        return lambda r: r["code"]
+    if rank_by == "admitted":
+        return lambda r: (-r["admitted"], r["code"])
+    # By achievement: percent of plan, highest first; organisations without a quota last.
+    return lambda r: (r["percent"] is None, -(Decimal(r["percent"]) if r["percent"] else Decimal(0)),
+                      -r["admitted"], r["code"])

@@ -1,0 +1,130 @@
+"""Request and response bodies of the quota API (they document /openapi.json)."""
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
+
+from .organizations import ORG_TYPES
+
+CODE = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class OrganizationIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "mã do hệ thống tích hợp chọn / code chosen by the integrating system"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    type = fields.String(required=True, validate=validate.OneOf(ORG_TYPES))
+    parent_code = fields.String(load_default=None, allow_none=True)
+    effective_date = fields.Date(load_default=None, metadata={"description": "default: today"})
+
+
+class OrganizationOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    status = fields.String(metadata={"description": "active | merged | dissolved"})
+    parent_code = fields.String(allow_none=True)
+    founded_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+    name_history = fields.List(fields.Dict(), dump_default=None)
+    parent_history = fields.List(fields.Dict(), dump_default=None)
+
+
+class AsOfQuery(Schema):
+    as_of = fields.Date(load_default=None, metadata={"description": "the tree in force on this date (default today)"})
+
+
+class RenameIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    effective_date = fields.Date(load_default=None)
+
+
+class MoveIn(Schema):
+    parent_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    effective_date = fields.Date(load_default=None)
+
+
+class MergeIn(Schema):
+    into_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    effective_date = fields.Date(load_default=None)
+
+
+class DissolveIn(Schema):
+    effective_date = fields.Date(load_default=None)
+    children_to = fields.String(load_default=None, allow_none=True,
+                                metadata={"description": "where the children go (default: the parent)"})
+
+
+class CompositionIn(Schema):
+    attribute = fields.String(required=True, validate=validate.OneOf(COMPOSITION_ATTRIBUTES))
+    min_share = fields.Decimal(load_default=None, allow_none=True, as_string=True,
+                               validate=validate.Range(min=0, max=100, error="0..100 (%)"))
+    min_count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+
+
+class QuotaIn(Schema):
+    target = fields.Integer(required=True, validate=validate.Range(min=0, error="không được âm / must be >= 0"))
+    composition = fields.List(fields.Nested(CompositionIn), load_default=list)
+    assigner_org_code = fields.String(load_default=None, allow_none=True)
+
+
+class QuotaOut(Schema):
+    org_code = fields.String()
+    period = fields.String()
+    target = fields.Integer()
+    composition = fields.List(fields.Dict())
+    assigner_org_code = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    history = fields.List(fields.Dict())
+
+
+class ProgressQuery(Schema):
+    period = fields.String(required=True, metadata={"description": "2024 or 2020-2025"})
+    as_of = fields.Date(load_default=None, metadata={"description": "judge the status on this date (default today)"})
+    rank_by = fields.String(load_default="percent", validate=validate.OneOf(["percent", "admitted", "code"]))
+
+
+class PeriodQuery(Schema):
+    period = fields.String(required=True)
+    as_of = fields.Date(load_default=None)
+
+
+class ProgressOut(Schema):
+    org_code = fields.String()
+    org_name = fields.String()
+    period = fields.String()
+    as_of = fields.Date()
+    elapsed_share = fields.Float()
+    target = fields.Integer(allow_none=True)
+    admitted = fields.Integer()
+    percent = fields.String(allow_none=True, metadata={"description": "of plan, 2 decimals: 115.47"})
+    percent_display = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    status_text = fields.String(allow_none=True)
+    expected_by_now = fields.Float(allow_none=True)
+    composition = fields.List(fields.Dict())
+    counts = fields.Dict()
+    children = fields.List(fields.Dict())
+
+
+class AllocationOut(Schema):
+    org_code = fields.String()
+    period = fields.String()
+    target = fields.Integer(allow_none=True)
+    allocated = fields.Integer()
+    unallocated = fields.Integer(allow_none=True)
+    allocation = fields.String(allow_none=True, metadata={"description": "fully | under | over"})
+    children = fields.List(fields.Dict())
+    children_without_quota = fields.List(fields.String())
+
+
+class ImportIn(Schema):
+    file = Upload(required=True, metadata={"description": "CSV (UTF-8) or XLSX: code,name,type,parent_code,effective_date"})
+
+
+class ImportOut(Schema):
+    created = fields.Integer()
+    codes = fields.List(fields.String())

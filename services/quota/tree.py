@@ -1,0 +1,124 @@
+"""Reading the organisation tree in force on a date.
+
+`SqlTree` asks the database (the API: a few indexed queries per request). `CachedTree` loads the
+whole history into memory once and is reused until a tree change bumps `tree_version` (the
+consumer: one lookup per admission must not cost a query).
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Organization, OrganizationParent, TreeVersion
+
+MAX_DEPTH = 50  # far deeper than any real tree; stops a corrupt history from looping
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    status: str
+    ended_on: date | None
+    merged_into: str | None
+
+
+@dataclass(frozen=True)
+class ParentRecord:
+    valid_from: date
+    valid_to: date | None
+    parent_code: str | None
+
+
+def pick_parent(records: list[ParentRecord], day: date) -> str | None:
+    """The parent in force on `day`; before the first record, the first; after the last, the last."""
+    if not records:
+        return None
+    starts = [r.valid_from for r in records]
+    i = bisect_right(starts, day) - 1
+    if i < 0:
+        return records[0].parent_code
+    return records[i].parent_code
+
+
+class _Tree:
+    def records(self, code: str) -> list[ParentRecord]:
+        raise NotImplementedError
+
+    def facts(self, code: str) -> OrgFacts | None:
+        raise NotImplementedError
+
+    def resolve(self, code: str, day: date) -> str:
+        """The organisation an admission at `code` on `day` belongs to: a merged organisation's
+        admissions after the merger belong to its successor."""
+        for _ in range(MAX_DEPTH):
+            facts = self.facts(code)
+            if facts is None or facts.merged_into is None or facts.ended_on is None or day < facts.ended_on:
+                return code
+            code = facts.merged_into
+        return code
+
+    def ancestors(self, code: str, day: date) -> list[str]:
+        """`code` and every organisation above it in the tree in force on `day`, bottom up."""
+        chain = [code]
+        current = code
+        for _ in range(MAX_DEPTH):
+            parent = pick_parent(self.records(current), day)
+            if parent is None or parent in chain:
+                break
+            chain.append(parent)
+            current = parent
+        return chain
+
+
+class SqlTree(_Tree):
+    def __init__(self, session: Session):
+        self.session = session
+
+    def records(self, code: str) -> list[ParentRecord]:
+        rows = self.session.execute(
+            select(OrganizationParent.valid_from, OrganizationParent.valid_to, OrganizationParent.parent_code)
+            .where(OrganizationParent.code == code).order_by(OrganizationParent.valid_from)).all()
+        return [ParentRecord(*row) for row in rows]
+
+    def facts(self, code: str) -> OrgFacts | None:
+        row = self.session.execute(select(Organization.status, Organization.ended_on, Organization.merged_into)
+                                   .where(Organization.code == code)).first()
+        return OrgFacts(*row) if row else None
+
+
+def tree_version(session: Session) -> int:
+    return session.execute(select(TreeVersion.version).where(TreeVersion.id == 1)).scalar() or 0
+
+
+class CachedTree(_Tree):
+    """The whole tree history in memory; `refresh(session)` reloads it if the tree changed."""
+
+    def __init__(self):
+        self.version: int | None = None
+        self._records: dict[str, list[ParentRecord]] = {}
+        self._facts: dict[str, OrgFacts] = {}
+
+    def refresh(self, session: Session) -> "CachedTree":
+        version = tree_version(session)
+        if version != self.version:
+            records: dict[str, list[ParentRecord]] = {}
+            for code, vf, vt, parent in session.execute(
+                    select(OrganizationParent.code, OrganizationParent.valid_from, OrganizationParent.valid_to,
+                           OrganizationParent.parent_code).order_by(OrganizationParent.code,
+                                                                    OrganizationParent.valid_from)):
+                records.setdefault(code, []).append(ParentRecord(vf, vt, parent))
+            facts = {code: OrgFacts(status, ended, merged) for code, status, ended, merged in session.execute(
+                select(Organization.code, Organization.status, Organization.ended_on, Organization.merged_into)
+                .where(Organization.status != "active"))}
+            self._records, self._facts, self.version = records, facts, version
+        return self
+
+    def records(self, code: str) -> list[ParentRecord]:
+        return self._records.get(code, [])
+
+    def facts(self, code: str) -> OrgFacts | None:
+        # Only inactive organisations are kept: an active one is never redirected.
+        return self._facts.get(code, OrgFacts("active", None, None))
