@@ -50,7 +50,7 @@ def _known(session, org_code: str) -> None:
 
 
 # --- subscriptions --------------------------------------------------------------------------------
-@subscriptions_blp.route("")
+@subscriptions_blp.route("", methods=["POST"])
 @subscriptions_blp.arguments(SubscriptionIn)
 @subscriptions_blp.response(201, SubscriptionCreated)
 @subscriptions_blp.alt_response(422, description="invalid fields, unknown organisation, bad URL, no events")
@@ -121,7 +121,7 @@ def _notice_in_scope(session, notification_id: int, role: str) -> Notification:
 
 
 def _detail(session, notice: Notification) -> dict:
-    data = NotificationSchema().dump(notice)
+    data = {name: getattr(notice, name) for name in NotificationSchema._declared_fields}
     data["attempts_log"] = session.scalars(select(DeliveryAttempt).where(
         DeliveryAttempt.notification_id == notice.id).order_by(DeliveryAttempt.number)).all()
     return data

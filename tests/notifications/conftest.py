@@ -22,7 +22,6 @@ from services.notifications.handlers import make_runner
 from services.notifications.models import Base
 from services.notifications.settings import DeliverySettings
 
-SECRET = "test-secret"
 # Figures from the press (DOMAIN.md): phường Đông Sơn admitted 14 against a plan of 13 in 2024.
 TREE = [
     ("TH", "Đảng bộ tỉnh Thanh Hóa", "province_committee", None),
@@ -65,8 +64,12 @@ def runner(db, settings, delivery_settings):
     r.close()
 
 
-def token(org: str = "*", role: str = "admin", sub: str = "tester") -> dict:
-    return {"Authorization": f"Bearer {mint_token(secret=SECRET, sub=sub, org=org, role=role)}"}
+@pytest.fixture
+def token(settings):
+    """Authorization headers of a caller: token(org="DONGSON", role="officer")."""
+    def make(org: str = "*", role: str = "admin", sub: str = "tester") -> dict:
+        return {"Authorization": f"Bearer {mint_token(secret=settings.jwt_secret, sub=sub, org=org, role=role)}"}
+    return make
 
 
 @dataclass
