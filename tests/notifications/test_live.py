@@ -1,0 +1,71 @@
+"""The inbox's live stream: server-sent events fed through Redis pub/sub, served by a real HTTP
+server on a free port, resumable with Last-Event-ID."""
+import json
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from services.notifications.app import create_app
+
+from .conftest import quota_met, record_of
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(db, settings):
+    httpd = make_server("127.0.0.1", 0, create_app(settings, db=db), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def events(response):
+    """Parse server-sent events from a streaming response, one dict per event."""
+    current: dict = {}
+    for line in response.iter_lines(decode_unicode=True):
+        if line is None:
+            continue
+        if line == "":
+            if "data" in current:
+                yield current
+            current = {}
+        elif line.startswith(":"):
+            current["comment"] = True
+            yield {"comment": line}
+        else:
+            name, _, value = line.partition(": ")
+            current[name] = value
+
+
+def test_dashboard_sees_a_met_quota_live_and_can_resume(server, runner, token, redis_client, settings):
+    url = f"{server}/api/v1/inbox/TPTH/stream"
+    bearer = token("TPTH", "viewer")["Authorization"].split(" ", 1)[1]
+    with requests.get(url, params={"access_token": bearer, "limit": 1}, stream=True, timeout=20) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        stream = events(response)
+        assert "comment" in next(stream)  # subscribed: what happens from now on arrives
+        runner.process(record_of(quota_met()))
+        live = next(e for e in stream if "data" in e)
+    notice = json.loads(live["data"])
+    assert live["event"] == "notification" and int(live["id"]) == notice["id"]
+    assert (notice["recipient_org_code"], notice["org_code"], notice["kind"]) == ("TPTH", "DONGSON", "quota_met")
+    assert notice["text"].startswith("Đảng bộ phường Đông Sơn đã hoàn thành chỉ tiêu")
+
+    # A dashboard that was away resumes from the last id it saw and gets what it missed.
+    runner.process(record_of(quota_met("QUANGCAT", admitted=13, target=10, percent="130.00")))
+    with requests.get(url, headers={**token("TPTH", "viewer"), "Last-Event-ID": live["id"]},
+                      params={"limit": 1}, stream=True, timeout=20) as response:
+        missed = next(e for e in events(response) if "data" in e)
+    assert json.loads(missed["data"])["org_code"] == "QUANGCAT" and int(missed["id"]) > notice["id"]
+
+
+def test_stream_refuses_callers_out_of_scope(server, token):
+    url = f"{server}/api/v1/inbox/TPTH/stream"
+    assert requests.get(url, timeout=10).status_code == 401
+    response = requests.get(url, headers=token("DONGSON", "viewer"), timeout=10)
+    assert response.status_code == 403 and response.headers["Content-Type"] == "application/problem+json"
