@@ -249,11 +249,14 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 def _emit(session: Session, *, key: Key, kind: str, admitted: int, target: int, reached_on: date) -> None:
     """Insert the milestone row; only the transaction whose insert lands writes the event."""
     org_code, period = key
-    result = _upsert_ignore(session, Milestone.__table__, [{
-        "org_code": org_code, "period": period, "kind": kind, "admitted": admitted, "target": target,
-        "reached_on": reached_on, "event_id": ""}], ["org_code", "period", "kind"])
-    if result.rowcount != 1:
-        return
+    dialect = session.get_bind().dialect.name
+    inserted = session.execute((pg_insert if dialect == "postgresql" else sqlite_insert)(Milestone.__table__)
+                               .values(org_code=org_code, period=period, kind=kind, admitted=admitted,
+                                       target=target, reached_on=reached_on, event_id="")
+                               .on_conflict_do_nothing(index_elements=["org_code", "period", "kind"])
+                               .returning(Milestone.__table__.c.id)).first()
+    if inserted is None:
+        return  # another transaction reached it first
     org = session.get(Organization, org_code)
     assigner = session.execute(select(Quota.assigner_org_code).where(
         Quota.org_code == org_code, Quota.period == period)).scalar()
