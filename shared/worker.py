@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Callable
 
 from .config import Settings
 from .consumer import ConsumerRunner, install_sigterm
 from .db import Database
+from .heartbeat import HeartbeatEvent
 from .logs import configure_logging
 from .relay import OutboxRelay
 
@@ -15,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
-    stop = threading.Event()
+    # With CHITIEU_HEALTH_FILE set (docker-compose.yml does), the loop's turns touch that file.
+    stop = HeartbeatEvent(os.environ.get("CHITIEU_HEALTH_FILE"))
     install_sigterm(stop)
     target(stop)
 

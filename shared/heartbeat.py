@@ -1,0 +1,44 @@
+"""A liveness heartbeat for worker processes, read by container healthchecks.
+
+Every worker loop asks its stop event `is_set()` once per turn and sleeps with `stop.wait(...)`.
+`HeartbeatEvent` is that stop event, touching a file while it is asked or waited on: the file's
+age says how long ago the loop last turned. A loop stuck in a call that never returns stops
+touching it, and `deploy/compose/healthcheck.py heartbeat FILE MAX_AGE` reports it unhealthy.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+
+class HeartbeatEvent(threading.Event):
+    def __init__(self, path: str | Path | None, *, every_s: float = 5.0):
+        super().__init__()
+        self.path = Path(path) if path else None
+        self.every_s = every_s
+        self._last = float("-inf")
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if self.path is not None and now - self._last >= self.every_s:
+            self._last = now
+            try:
+                self.path.touch()
+            except OSError:  # a heartbeat must never stop the worker
+                pass
+
+    def is_set(self) -> bool:
+        self.beat()
+        return super().is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        # A long sleep between turns is the loop working as meant: keep beating through it.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.beat()
+            step = self.every_s if deadline is None else min(self.every_s, deadline - time.monotonic())
+            if step <= 0:
+                return super().is_set()
+            if super().wait(step):
+                return True

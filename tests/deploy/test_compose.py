@@ -1,0 +1,350 @@
+"""docker-compose.yml, checked without a Docker engine: against the Compose Specification's JSON
+schema, the Procfile, the settings the code reads, and .env.example.
+
+The schema, tests/deploy/compose-spec.json, is vendored unchanged from
+compose-spec/compose-spec, schema/compose-spec.json at commit
+00655e2222608fa6eaecdf12ac5195889ca2244a (the specification's current schema: it knows
+`models`, `provider`, `use_api_socket`, `post_start`/`pre_stop` and `gw_priority`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from shared.config import ROOT
+from tests.deploy import compose_support as cs
+
+SCHEMA = Path(__file__).with_name("compose-spec.json")
+FIXTURES = Path(__file__).with_name("fixtures")
+# What an administrator's .env holds at the least: the two required values.
+ADMIN_ENV = {"CHITIEU_JWT_SECRET": "a-long-random-secret", "POSTGRES_PASSWORD": "s3cret"}
+API_PORTS = {"quota": 8001, "candidates": 8002, "notifications": 8003}
+INFRASTRUCTURE = ("kafka", "redis", "postgres")
+# Read by the code but deliberately not set by compose, and why.
+NOT_SET_BY_COMPOSE = {
+    # gunicorn's fallback bind in deploy/gunicorn.conf.py; every Procfile API command passes --bind.
+    "CHITIEU_BIND": "overridden by --bind in every Procfile command",
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> dict:
+    return cs.load(ADMIN_ENV)
+
+
+def long_running(model: dict) -> dict[str, dict]:
+    return {n: s for n, s in cs.chitieu_services(model).items() if s.get("restart") != "no"}
+
+
+def one_shot_jobs(model: dict) -> dict[str, dict]:
+    return {n: s for n, s in cs.chitieu_services(model).items() if s.get("restart") == "no"}
+
+
+# --- the specification -----------------------------------------------------------------------
+def test_compose_file_follows_the_compose_specification(model):
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    for name, document in (("as written", cs.load_raw()), ("interpolated", model)):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, f"{name}: " + "; ".join(
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10])
+
+
+def test_the_schema_check_catches_a_wrong_file():
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    wrong = cs.load_raw()
+    wrong["services"]["quota-api"]["depends_on"]["postgres"]["condition"] = "service_ready"
+    wrong["services"]["redis"]["restart_policy"] = "always"
+    messages = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(wrong)]
+    assert len(messages) >= 2, messages
+
+
+def test_interpolation_follows_the_compose_rules():
+    env = {"SET": "x", "EMPTY": ""}
+    assert cs.interpolate("a$$b ${SET} $SET ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d}", env) == "a$b x x d d "
+    assert cs.interpolate("${UNSET:-${SET}y}", env) == "xy"
+    assert cs.interpolate("${SET:+alt}${UNSET:+alt}", env) == "alt"
+    with pytest.raises(cs.MissingVariable, match="needed"):
+        cs.interpolate("${EMPTY:?needed}", env)
+
+
+def test_required_settings_stop_compose_when_missing():
+    for name in ADMIN_ENV:
+        env = {k: v for k, v in ADMIN_ENV.items() if k != name}
+        with pytest.raises(cs.MissingVariable) as caught:
+            cs.load(env)
+        assert caught.value.name == name
+        with pytest.raises(cs.MissingVariable):
+            cs.load({**env, name: ""})  # an empty value in .env is refused too
+    text = cs.COMPOSE_FILE.read_text(encoding="utf-8")
+    uses = re.findall(r"\$\{CHITIEU_JWT_SECRET([^}]*)\}", text)
+    assert uses and all(u.startswith(":?") for u in uses), f"CHITIEU_JWT_SECRET must have no default: {uses}"
+
+
+# --- the Procfile ----------------------------------------------------------------------------
+def test_every_procfile_process_is_a_service_running_exactly_its_command(model):
+    processes = cs.procfile_processes()
+    assert len(processes) >= 6, processes
+    services = model["services"]
+    missing = sorted(set(processes) - set(services))
+    assert not missing, f"Procfile processes without a compose service: {missing}"
+    for name, command in processes.items():
+        # After compose's interpolation ($$ -> $) the container runs the Procfile line through sh,
+        # as scripts/run.sh does, so ${CHITIEU_*_BIND:-...} is expanded from the container's env.
+        assert services[name]["command"] == ["sh", "-c", f"exec {command}"], name
+
+
+def test_no_long_running_service_outside_the_procfile(model):
+    extra = sorted(set(long_running(model)) - set(cs.procfile_processes()))
+    assert not extra, f"compose services running chitieu that the Procfile does not list: {extra}"
+
+
+def test_each_process_gets_only_its_own_services_database(model):
+    init_databases = model["services"]["postgres"]["environment"]["INIT_DATABASES"].split()
+    for name in cs.procfile_processes():
+        svc = cs.service_of(name)
+        env = cs.service_environment(model["services"][name], ADMIN_ENV)
+        urls = {k: v for k, v in env.items() if k.endswith("_DATABASE_URL")}
+        assert list(urls) == [f"CHITIEU_{svc.upper()}_DATABASE_URL"], (name, urls)
+        url = urls[f"CHITIEU_{svc.upper()}_DATABASE_URL"]
+        assert url == f"postgresql+psycopg://chitieu:s3cret@postgres:5432/chitieu_{svc}", url
+        assert f"chitieu_{svc}" in init_databases
+
+
+# --- settings --------------------------------------------------------------------------------
+def test_the_settings_scan_finds_what_the_code_reads():
+    found = cs.settings_read_by_code()
+    for name in ("CHITIEU_JWT_SECRET", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL",
+                 "CHITIEU_TOPIC_PARTITIONS", "CHITIEU_WEB_WORKERS", "CHITIEU_QUOTA_BIND", "CHITIEU_DATA_DIR"):
+        assert name in found, name
+    assert "CHITIEU_SETTINGS" not in found  # a Flask config key, not an environment variable
+    source = '''
+import os
+def _env(name, default):
+    return os.environ.get(f"CHITIEU_{name}", default)
+def _flag(name):
+    return _env(name, "0") == "1"
+A = _env("SMTP_HOST", "")
+B = _flag("SMTP_SSL")
+C = os.getenv("CHITIEU_DIRECT")
+D = os.environ["CHITIEU_INDEXED"]
+E = _env(f"{service.upper()}_DATABASE_URL", "")
+F = os.environ.get("OTHER")
+'''
+    assert cs.names_read_in_source(source) == {
+        "CHITIEU_SMTP_HOST", "CHITIEU_SMTP_SSL", "CHITIEU_DIRECT", "CHITIEU_INDEXED",
+        "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_CANDIDATES_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL"}
+
+
+def test_every_setting_the_code_reads_is_set_or_passed_by_compose(model):
+    services = model["services"]
+    declared = {name: cs.declared_environment_keys(svc) for name, svc in cs.chitieu_services(model).items()}
+    problems = []
+    for setting, files in sorted(cs.settings_read_by_code().items()):
+        if setting in NOT_SET_BY_COMPOSE:
+            continue
+        owners = {f.split("/")[1] for f in files if f.startswith("services/")}
+        if owners:
+            # A service's own setting: every process of that service must receive it.
+            need = [p for p in cs.procfile_processes() if cs.service_of(p) in owners]
+            lacking = [p for p in need if setting not in declared[p]]
+            if lacking:
+                problems.append(f"{setting} (read in {sorted(files)}) is not given to {lacking}")
+        elif not any(setting in keys for keys in declared.values()):
+            problems.append(f"{setting} (read in {sorted(files)}) is not set by any compose service")
+    assert not problems, "\n".join(problems)
+    assert "CHITIEU_BIND" not in services["quota-api"]["environment"]
+
+
+def test_every_setting_the_code_reads_is_documented_in_env_example():
+    documented = cs.documented_names()
+    missing = sorted(set(cs.settings_read_by_code()) - documented - set(NOT_SET_BY_COMPOSE))
+    assert not missing, f"add these to .env.example: {missing}"
+
+
+def test_env_example_documents_every_variable_compose_reads_and_nothing_else():
+    referenced = cs.variables_referenced(cs.load_raw())
+    passed_through = {k for svc in cs.load_raw()["services"].values()
+                      for k, v in (svc.get("environment") or {}).items() if v is None}
+    documented = cs.documented_names()
+    assert not sorted(referenced - documented), f"compose reads undocumented variables: {referenced - documented}"
+    unused = sorted(set(cs.assigned_names()) - referenced - passed_through)
+    assert not unused, f".env.example sets variables compose never reads: {unused}"
+    # The two required values are there, uncommented and empty, for the administrator to fill.
+    lines = cs.ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for name in ADMIN_ENV:
+        assert f"{name}=" in lines, name
+
+
+def test_env_example_defaults_are_the_compose_defaults():
+    """A commented `#NAME=value` says "the default is value": it must be what compose uses."""
+    text = cs.COMPOSE_FILE.read_text(encoding="utf-8")
+    for name, shown in cs.assigned_names().items():
+        defaults = set(re.findall(rf"\$\{{{name}:-([^}}]*)\}}", text))
+        if defaults:
+            assert defaults == {shown}, (name, defaults, shown)
+
+
+# --- ports, healthchecks, dependencies, volumes ----------------------------------------------
+def test_the_apis_are_published_on_8001_to_8003(model):
+    for svc, port in API_PORTS.items():
+        api = model["services"][f"{svc}-api"]
+        assert f"{port}:{port}" in api["ports"]
+        env = cs.service_environment(api, ADMIN_ENV)
+        assert env[f"CHITIEU_{svc.upper()}_BIND"] == f"0.0.0.0:{port}"  # reachable from outside the container
+        assert api["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/readyz"
+    moved = cs.load({**ADMIN_ENV, "QUOTA_API_PORT": "9801"})
+    assert moved["services"]["quota-api"]["ports"] == ["9801:8001"]
+
+
+def test_every_long_running_service_has_a_healthcheck(model):
+    services = model["services"]
+    for name in INFRASTRUCTURE:
+        assert services[name]["healthcheck"]["test"], name
+    for name, svc in long_running(model).items():
+        test = svc["healthcheck"]["test"]
+        env = cs.service_environment(svc, ADMIN_ENV)
+        if name.endswith("-api"):
+            assert test[:4] == ["CMD", "python", "deploy/compose/healthcheck.py", "http"], name
+            assert test[-1].endswith("/readyz")
+        else:
+            # Workers: the heartbeat file their loop touches, the same path the process is given.
+            assert test[:4] == ["CMD", "python", "deploy/compose/healthcheck.py", "heartbeat"], name
+            assert test[4] == env["CHITIEU_HEALTH_FILE"], name
+            assert float(test[5]) > 0
+        assert svc["restart"] == "unless-stopped", name
+    for name in INFRASTRUCTURE:
+        assert services[name]["restart"] == "unless-stopped"
+
+
+def test_depends_on_waits_for_health_and_for_the_one_shot_jobs(model):
+    services = model["services"]
+    jobs = one_shot_jobs(model)
+    assert {"kafka-topics", "quota-migrate", "candidates-migrate", "notifications-migrate"} <= set(jobs)
+    for name, svc in cs.chitieu_services(model).items():
+        depends = svc["depends_on"]
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for dependency, rule in depends.items():
+            assert dependency in services, (name, dependency)
+            if dependency in jobs:
+                assert rule["condition"] == "service_completed_successfully", (name, dependency)
+            else:
+                assert rule["condition"] == "service_healthy", (name, dependency)
+                assert "healthcheck" in services[dependency], dependency
+    for name, svc in long_running(model).items():
+        svc_name = cs.service_of(name)
+        assert set(svc["depends_on"]) >= set(INFRASTRUCTURE) | {"kafka-topics", f"{svc_name}-migrate"}, name
+    assert set(jobs["kafka-topics"]["depends_on"]) == {"kafka"}
+    for svc_name in API_PORTS:
+        assert set(jobs[f"{svc_name}-migrate"]["depends_on"]) == {"postgres"}
+
+
+def test_the_one_shot_jobs_run_the_migrations_and_topic_creation(model):
+    jobs = one_shot_jobs(model)
+    assert jobs["kafka-topics"]["command"] == ["python", "-m", "shared.topics"]
+    for svc in API_PORTS:
+        job = jobs[f"{svc}-migrate"]
+        assert job["command"] == ["python", "-m", "shared.migrations", "upgrade", svc]
+        assert f"CHITIEU_{svc.upper()}_DATABASE_URL" in cs.service_environment(job, ADMIN_ENV)
+
+
+def test_every_volume_is_declared_and_every_store_keeps_its_data(model):
+    declared = set(model.get("volumes") or {})
+    used = set()
+    for name, svc in model["services"].items():
+        for volume in svc.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name}: bind mount {source} is missing"
+            else:
+                used.add(source)
+                assert source in declared, f"{name}: volume {source} is not declared"
+    assert used == declared, f"declared but unused: {declared - used}"
+    mounts = {name: {v.split(":")[1]: v.split(":")[0] for v in svc.get("volumes", [])}
+              for name, svc in model["services"].items()}
+    assert mounts["kafka"][model["services"]["kafka"]["environment"]["KAFKA_LOG_DIRS"]] in declared
+    assert mounts["redis"]["/data"] in declared
+    assert mounts["postgres"]["/var/lib/postgresql/data"] in declared
+    init = mounts["postgres"]["/docker-entrypoint-initdb.d/10-chitieu-databases.sh"]
+    assert os.access(ROOT / init, os.X_OK), "the postgres image runs executable init scripts"
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+def test_kafka_is_the_official_image_single_node_kraft(model):
+    kafka = model["services"]["kafka"]
+    pom = (ROOT / "deploy" / "kafka" / "pom.xml").read_text(encoding="utf-8")
+    local_version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom).group(1)
+    assert re.fullmatch(r"apache/kafka:4\.1\.\d+", kafka["image"])
+    assert kafka["image"] == f"apache/kafka:{local_version}", "the same broker as the local stack"
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
+    bootstrap = cs.service_environment(model["services"]["quota-api"], ADMIN_ENV)["CHITIEU_KAFKA_BOOTSTRAP"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{bootstrap}"
+    assert all(k.startswith("KAFKA_") or k == "CLUSTER_ID" for k in env)
+    assert f"(id: {env['KAFKA_NODE_ID']} rack" in kafka["healthcheck"]["test"][1]
+
+
+@pytest.mark.parametrize("output, exit_status, healthy", [
+    ("kafka-api-versions-ok.txt", 0, True),
+    ("kafka-api-versions-error.txt", 0, False),  # the tool exits 0 after printing ERROR
+    (None, 0, False),
+    (None, 1, False),
+])
+def test_kafka_healthcheck_reads_the_tools_output(model, tmp_path, output, exit_status, healthy):
+    """Runs the healthcheck's shell line with kafka-broker-api-versions.sh replaced by a stub that
+    prints what the real tool prints. The samples were made with Kafka 4.1.1's own classes
+    (Node and NodeApiVersions, formatted as BrokerApiVersionsCommand formats them)."""
+    kind, line = model["services"]["kafka"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL" and "kafka-broker-api-versions.sh" in line and "| grep" in line
+    stub = tmp_path / "kafka-broker-api-versions.sh"
+    text = (FIXTURES / output).read_text() if output else ""
+    (tmp_path / "out.txt").write_text(text)
+    stub.write_text(f"#!/bin/sh\ncat {shlex.quote(str(tmp_path / 'out.txt'))}\nexit {exit_status}\n")
+    stub.chmod(0o755)
+    line = line.replace("/opt/kafka/bin/kafka-broker-api-versions.sh", str(stub))
+    result = subprocess.run(["sh", "-c", line], capture_output=True, timeout=30)
+    assert (result.returncode == 0) is healthy, result
+
+
+def test_postgres_healthcheck_needs_every_service_database(model):
+    postgres = model["services"]["postgres"]
+    kind, line = postgres["healthcheck"]["test"]
+    assert kind == "CMD-SHELL" and "$INIT_DATABASES" in line and "-h 127.0.0.1" in line
+    assert set(postgres["environment"]["INIT_DATABASES"].split()) == {f"chitieu_{s}" for s in API_PORTS}
+
+
+# --- the image -------------------------------------------------------------------------------
+def test_the_image_is_python_slim_installs_the_project_and_runs_as_non_root():
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    instructions = [l for l in dockerfile.splitlines() if l and not l.startswith((" ", "#"))]
+    assert instructions[0] == "FROM python:3.11-slim"
+    users = [l.split()[1] for l in instructions if l.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert "WORKDIR /app" in instructions  # the Procfile's relative paths start there
+    assert re.search(r"pip install .*-e \.", dockerfile)
+    # The dependency layer's one-liner yields exactly pyproject.toml's pinned dependencies.
+    snippet = re.search(r'python -c "(.+?)"', dockerfile).group(1)
+    listed = subprocess.run([sys.executable, "-c", snippet], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert listed == pyproject["project"]["dependencies"]
+
+
+def test_dockerignore_keeps_local_state_out_and_the_code_in():
+    patterns = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and l[0] != "#"]
+    for local in (".git", ".venv", ".stack", ".env*"):
+        assert local in patterns, local
+    needed = ("shared", "services", "deploy", "scripts", "Procfile", "pyproject.toml")
+    for pattern in patterns:
+        assert not any(re.fullmatch(pattern.replace("*", ".*"), path) for path in needed), pattern
