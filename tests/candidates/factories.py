@@ -77,7 +77,7 @@ INTRODUCERS = [{"full_name": "Lê Văn Bình", "official_member": True},
                {"full_name": "Trần Thị Cúc", "official_member": True}]
 
 
-def evidence(target: str, on: date) -> dict:
+def evidence(target: str, on: date, deciding: str = "P-DONG-SON") -> dict:
     """A request that satisfies every rule for `target` on `on` (for a candidate born in 2000)."""
     body = {"to": target, "date": on.isoformat()}
     if target == "trained":
@@ -88,7 +88,7 @@ def evidence(target: str, on: date) -> dict:
         body["decision_number"] = "NQ-6/CB"
     elif target in ("admitted", "official"):
         body["decision_number"] = f"QĐ-{target}"
-        body["deciding_org_code"] = "P-DONG-SON"
+        body["deciding_org_code"] = deciding
     elif target == "removed":
         body["decision_number"] = "QĐ-xoa-ten"
     elif target == "revoked":
@@ -107,10 +107,10 @@ def create(client, **overrides) -> dict:
     return resp.json
 
 
-def walk(client, candidate_id: str, until: str) -> None:
+def walk(client, candidate_id: str, until: str, deciding: str = "P-DONG-SON") -> None:
     """Move a candidate along HAPPY_PATH up to and including stage `until`."""
     for target, on in HAPPY_PATH:
-        resp = client.post(f"/api/v1/candidates/{candidate_id}/transitions", json=evidence(target, on),
+        resp = client.post(f"/api/v1/candidates/{candidate_id}/transitions", json=evidence(target, on, deciding),
                            headers=auth())
         assert resp.status_code == 201, resp.json
         if target == until:
