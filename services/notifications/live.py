@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Iterator
 
 import redis
@@ -65,9 +66,12 @@ def sse(message_id: int | None, event: str, data: str) -> str:
 
 
 def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings, org_code: str,
-                 after_id: int, heartbeat_s: float = 15.0, limit: int | None = None) -> Iterator[str]:
+                 after_id: int, heartbeat_s: float = 15.0, limit: int | None = None,
+                 max_duration_s: float = 300.0) -> Iterator[str]:
     """Server-sent events of an organisation's inbox: first what came after `after_id`, then live.
-    `limit` ends the stream after that many notices (tests and one-shot clients)."""
+    `limit` ends the stream after that many notices (tests and one-shot clients). The stream also
+    ends after `max_duration_s`, giving its web-server thread back; EventSource reconnects by
+    itself with Last-Event-ID, so a dashboard misses nothing."""
     from .inbox import list_inbox
     from .schemas import NotificationSchema
 
@@ -85,8 +89,9 @@ def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings,
                 last_id, sent = notice.id, sent + 1
                 if limit is not None and sent >= limit:
                     return
-        while True:
-            message = pubsub.get_message(timeout=heartbeat_s)
+        deadline = time.monotonic() + max_duration_s
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=min(heartbeat_s, max(deadline - time.monotonic(), 0.01)))
             if message is None:
                 yield ": keep-alive\n\n"
                 continue

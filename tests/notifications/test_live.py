@@ -69,3 +69,11 @@ def test_stream_refuses_callers_out_of_scope(server, token):
     assert requests.get(url, timeout=10).status_code == 401
     response = requests.get(url, headers=token("DONGSON", "viewer"), timeout=10)
     assert response.status_code == 403 and response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_stream_gives_its_thread_back_and_keeps_quiet_connections_alive(db, settings, redis_client):
+    from services.notifications.live import stream_inbox
+    chunks = list(stream_inbox(db=db, redis_client=redis_client, settings=settings, org_code="TPTH", after_id=0,
+                               heartbeat_s=0.05, max_duration_s=0.5))
+    assert chunks[0].startswith(": chitieu inbox stream") and "retry: 3000" in chunks[0]
+    assert ": keep-alive\n\n" in chunks[1:] and not any("data:" in c for c in chunks)

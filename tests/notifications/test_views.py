@@ -115,6 +115,8 @@ def test_resend(client, db, runner, token):
                        headers=token("DONGSON", "viewer")).status_code == 403
     resent = client.post(f"/api/v1/notifications/{webhook_id}/resend", headers=token("DONGSON", "officer"))
     assert resent.status_code == 202 and resent.json["status"] == "pending"
+    detail = client.get(f"/api/v1/notifications/{webhook_id}", headers=token("DONGSON", "viewer")).json
+    assert detail["status"] == "pending" and detail["attempts_log"] == [] and detail["kind"] == "quota_met"
     assert resent.json["subscription_id"] == sub["id"]
     assert client.post(f"/api/v1/notifications/{inbox_id}/resend", headers=token()).status_code == 409
     assert client.post("/api/v1/notifications/999999/resend", headers=token()).status_code == 404
