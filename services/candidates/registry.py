@@ -131,8 +131,9 @@ def open_candidate_with_national_id(session: Session, national_id: str) -> str |
         Candidate.national_id == national_id, Candidate.stage.notin_(CLOSED_STAGES)).limit(1))
 
 
-def new_candidate(data: dict[str, Any], *, recorded_by: str) -> Candidate:
-    return Candidate(
+def candidate_row(data: dict[str, Any], *, recorded_by: str) -> dict[str, Any]:
+    """The column values of a new candidate at stage `source` (a loaded CandidateCreate)."""
+    return dict(
         id=str(uuid.uuid4()),
         full_name=" ".join(data["full_name"].split()),
         name_folded=fold(data["full_name"]),
@@ -151,6 +152,10 @@ def new_candidate(data: dict[str, Any], *, recorded_by: str) -> Candidate:
         last_transition_on=data["listed_on"],
         created_by=recorded_by,
     )
+
+
+def new_candidate(data: dict[str, Any], *, recorded_by: str) -> Candidate:
+    return Candidate(**candidate_row(data, recorded_by=recorded_by))
 
 
 def add_listed(session: Session, candidate: Candidate) -> None:
