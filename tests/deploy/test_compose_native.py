@@ -238,3 +238,60 @@ def test_the_postgres_init_script_creates_each_service_database_once(real_stack,
             for name in names:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture
+def service_databases(real_stack):
+    """A fresh PostgreSQL database for each chitieu service."""
+    names = {svc: f"compose_{svc[:5]}_{uuid.uuid4().hex[:8]}" for svc in cs.SERVICES}
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names.values():
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    yield names
+    with admin.connect() as conn:
+        for name in names.values():
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_every_procfile_process_becomes_healthy_as_compose_runs_it(admin_env, service_databases, tmp_path):
+    """The whole deployment, natively: the one-shot jobs, then every long-running compose service
+    (read from the Procfile at test time), each judged by its own compose healthcheck, then
+    stopped with SIGTERM as `docker compose stop` does."""
+    topics = ComposeService("kafka-topics", admin_env, database="unused", tmp_path=tmp_path)
+    assert topics.run().returncode == 0
+    for svc, database in service_databases.items():
+        migrate(svc, admin_env, database, tmp_path)
+    running: list[ComposeService] = []
+    try:
+        for name in cs.procfile_processes():
+            home = tmp_path / name
+            home.mkdir()
+            port = free_port() if name.endswith("-api") else None
+            process = ComposeService(name, admin_env, database=service_databases[cs.service_of(name)],
+                                     tmp_path=home, port=port)
+            process.start()
+            running.append(process)
+        for process in running:
+            def healthy(p=process):
+                assert p.process.poll() is None, f"{p.name} exited: {p.output()}"
+                return p.check_health().returncode == 0
+            wait_until(healthy, timeout=120, interval=1, message=f"{process.name} becomes healthy")
+    finally:
+        statuses = {p.name: p.stop() for p in running}
+    unclean = {name: status for name, status in statuses.items() if status != 0}
+    assert not unclean, "not stopped cleanly by SIGTERM: " + "; ".join(
+        f"{p.name} ({statuses[p.name]}): {p.output()[-800:]}" for p in running if p.name in unclean)
+
+
+def test_the_postgres_healthcheck_needs_every_service_database(real_stack, fresh_database):
+    postgres = cs.load({"POSTGRES_PASSWORD": "chitieu", "CHITIEU_JWT_SECRET": "x"})["services"]["postgres"]
+    kind, line = postgres["healthcheck"]["test"]
+    env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPASSWORD": "chitieu"}
+    ready = subprocess.run(["sh", "-c", line], env={**env, "INIT_DATABASES": f"postgres {fresh_database}"},
+                           capture_output=True, timeout=60)
+    assert ready.returncode == 0, ready
+    missing = subprocess.run(["sh", "-c", line], capture_output=True, timeout=60,
+                             env={**env, "INIT_DATABASES": f"{fresh_database} {fresh_database}_not_yet"})
+    assert missing.returncode != 0
