@@ -7,6 +7,11 @@ from marshmallow import Schema, fields, validate
 
 from .models import CHANNELS, KINDS, LANGUAGES, STATUSES
 
+# PostgreSQL text cannot hold NUL, and ids are 64-bit: refuse both as input errors, not crashes.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")
+ORG_CODE = [validate.Length(min=1, max=64), NO_NUL]
+ID = validate.Range(min=0, max=2**63 - 1)
+
 
 class UtcDateTime(fields.DateTime):
     """SQLite hands datetimes back without a zone; they are UTC."""
@@ -18,7 +23,7 @@ class UtcDateTime(fields.DateTime):
 
 
 class SubscriptionIn(Schema):
-    org_code = fields.String(required=True, validate=validate.Length(min=1, max=64),
+    org_code = fields.String(required=True, validate=ORG_CODE,
                              metadata={"description": "Tổ chức được theo dõi / the organisation watched"})
     include_subtree = fields.Boolean(load_default=False,
                                      metadata={"description": "Cả các tổ chức trực thuộc / also every "
@@ -27,9 +32,9 @@ class SubscriptionIn(Schema):
                          validate=validate.Length(min=1, error="at least one event kind is required"),
                          metadata={"description": f"Loại sự kiện / event kinds: {', '.join(KINDS)}"})
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    target = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+    target = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=2000), NO_NUL],
                            metadata={"description": "webhook: an http(s) URL; email: an address; inbox: none"})
-    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=16, max=200),
+    secret = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=16, max=200), NO_NUL],
                            metadata={"description": "webhook HMAC key; generated when omitted (returned once)"})
     language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
 
@@ -53,7 +58,7 @@ class SubscriptionCreated(SubscriptionOut):
 
 
 class SubscriptionQuery(Schema):
-    org_code = fields.String(load_default=None)
+    org_code = fields.String(load_default=None, validate=ORG_CODE)
 
 
 class NotificationSchema(Schema):
@@ -91,26 +96,26 @@ class NotificationDetail(NotificationSchema):
 
 
 class NotificationQuery(Schema):
-    org = fields.String(load_default=None, metadata={"description": "the organisation notified or notified about"})
+    org = fields.String(load_default=None, validate=ORG_CODE, metadata={"description": "the organisation notified or notified about"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
-    subscription_id = fields.Integer(load_default=None)
+    subscription_id = fields.Integer(load_default=None, validate=ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=ID)
 
 
 class InboxQuery(Schema):
-    after_id = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after_id = fields.Integer(load_default=0, validate=ID,
                               metadata={"description": "only notices newer than this id"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class StreamQuery(Schema):
-    last_event_id = fields.Integer(load_default=None, validate=validate.Range(min=0),
+    last_event_id = fields.Integer(load_default=None, validate=ID,
                                    metadata={"description": "resume after this id (or the Last-Event-ID header)"})
     access_token = fields.String(load_default=None,
                                  metadata={"description": "the bearer token, for EventSource clients that "
                                                           "cannot send headers"})
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1),
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10000),
                            metadata={"description": "close the stream after this many notices"})

@@ -52,6 +52,14 @@ def create(session: Session, *, org_code: str, include_subtree: bool, events: li
         raise _invalid("events", "cần ít nhất một loại sự kiện / at least one event kind is required")
     check_org(session, org_code)
     target = check_target(channel=channel, target=target)
+    twin = session.scalar(select(Subscription.id).where(
+        Subscription.deleted_at.is_(None), Subscription.org_code == org_code, Subscription.channel == channel,
+        Subscription.target.is_(None) if target is None else Subscription.target == target,
+        Subscription.include_subtree == include_subtree))
+    if twin is not None:
+        # Two identical subscriptions would send every notice twice to the same place.
+        raise Problem(409, "Conflict", f"đã có đăng ký {twin} giống hệt / subscription {twin} already does this; "
+                                       "delete it first to change its events", errors={"target": [f"subscription {twin}"]})
     if channel == "webhook":
         secret = secret or secrets.token_hex(32)
     elif secret:
@@ -64,8 +72,11 @@ def create(session: Session, *, org_code: str, include_subtree: bool, events: li
     return subscription
 
 
+MAX_ID = 2**63 - 1  # a larger id cannot exist, and would overflow the database's integer
+
+
 def get_live(session: Session, subscription_id: int) -> Subscription:
-    subscription = session.get(Subscription, subscription_id)
+    subscription = session.get(Subscription, subscription_id) if 0 < subscription_id <= MAX_ID else None
     if subscription is None or subscription.deleted_at is not None:
         raise Problem(404, "Not Found", f"no subscription {subscription_id}")
     return subscription

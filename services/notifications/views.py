@@ -45,7 +45,7 @@ def _scope_org(principal: Principal) -> str | None:
 
 
 def _known(session, org_code: str) -> None:
-    if tree.get(session, org_code) is None:
+    if "\x00" in org_code or len(org_code) > 64 or tree.get(session, org_code) is None:
         raise Problem(404, "Not Found", f"không có tổ chức '{org_code}' / unknown organisation '{org_code}'")
 
 
@@ -54,6 +54,7 @@ def _known(session, org_code: str) -> None:
 @subscriptions_blp.arguments(SubscriptionIn)
 @subscriptions_blp.response(201, SubscriptionCreated)
 @subscriptions_blp.alt_response(422, description="invalid fields, unknown organisation, bad URL, no events")
+@subscriptions_blp.alt_response(409, description="the same organisation, channel and target is already subscribed")
 def create_subscription(body):
     """Subscribe an organisation (optionally with its subtree) to notices by webhook, e-mail or inbox."""
     principal = require_role("officer")
@@ -113,7 +114,7 @@ def list_notifications(query):
 
 
 def _notice_in_scope(session, notification_id: int, role: str) -> Notification:
-    notice = session.get(Notification, notification_id)
+    notice = session.get(Notification, notification_id) if 0 < notification_id <= subscriptions.MAX_ID else None
     if notice is None:
         raise Problem(404, "Not Found", f"no notification {notification_id}")
     _scope(session, notice.recipient_org_code, role)

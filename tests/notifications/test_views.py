@@ -55,6 +55,9 @@ def test_subscription_lifecycle(client, db, token):
     assert created.status_code == 201
     body = created.json
     assert len(body["secret"]) == 64 and body["include_subtree"] is True and body["language"] == "vi"
+    twin = client.post("/api/v1/subscriptions", json=webhook(include_subtree=True, events=["quota_exceeded"]),
+                       headers=token())
+    assert twin.status_code == 409 and twin.mimetype == "application/problem+json"
     listed = client.get("/api/v1/subscriptions", headers=token()).json
     assert [s["id"] for s in listed] == [body["id"]] and "secret" not in listed[0]
     assert client.get(f"/api/v1/subscriptions/{body['id']}", headers=token()).json["target"] == HOOK
@@ -62,6 +65,8 @@ def test_subscription_lifecycle(client, db, token):
     assert client.get("/api/v1/subscriptions", headers=token()).json == []
     assert client.get(f"/api/v1/subscriptions/{body['id']}", headers=token()).status_code == 404
     assert count(db, Subscription) == 1  # kept for the notices that point at it
+    again = client.post("/api/v1/subscriptions", json=webhook(include_subtree=True), headers=token())
+    assert again.status_code == 201  # the deleted one no longer counts
 
 
 def test_scope_by_token(client, db, token):
