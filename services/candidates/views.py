@@ -182,11 +182,11 @@ def import_candidates(files):
 # --- organisations ----------------------------------------------------------------------------------
 
 def _org(session, code: str, role: str):
+    """The organisation `code` (404 if unknown) once the caller's scope over it is checked."""
     org = tree.get(session, code)
     if org is None:
         raise Problem(404, "Not Found", f"organisation '{code}' is not known to this service")
-    _scope(session, code, role)
-    return org
+    return org, _scope(session, code, role)
 
 
 @organizations_blp.route("/<code>", methods=["GET"])
@@ -195,7 +195,7 @@ def get_organization(code):
     """What this service knows of an organisation (from the tree's events) and the cell's reported strength."""
     require_role("viewer")
     with _db().transaction() as session:
-        org = _org(session, code, "viewer")
+        org, _ = _org(session, code, "viewer")
         strength = session.get(CellStrength, code)
         return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
                 "active": org.active, "merged_into": org.merged_into,
@@ -210,11 +210,11 @@ def report_official_members(body, code):
     """Report how many official members a cell has (for the advisory 'fewer than 3' rule)."""
     require_role("officer")
     with _db().transaction() as session:
-        org = _org(session, code, "officer")
+        org, principal = _org(session, code, "officer")
         registry.require_cell(session, code, field="code")
         strength = session.get(CellStrength, code) or CellStrength(org_code=code)
         strength.official_members, strength.as_of = body["official_members"], body["as_of"]
-        strength.reported_by = require_role("officer").sub
+        strength.reported_by = principal.sub
         session.add(strength)
         return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
                 "active": org.active, "merged_into": org.merged_into,
