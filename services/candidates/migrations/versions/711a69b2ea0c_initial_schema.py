@@ -1,5 +1,8 @@
 """initial schema
 
+Generated against PostgreSQL; its now() defaults were written as CURRENT_TIMESTAMP, which
+both PostgreSQL and SQLite understand (SQLite has no now()).
+
 Revision ID: 711a69b2ea0c
 Revises: 
 Create Date: 2026-11-22 19:31:13.224360
@@ -40,7 +43,7 @@ def upgrade() -> None:
     sa.Column('admission_decision_number', sa.String(length=100), nullable=True),
     sa.Column('official_date', sa.Date(), nullable=True),
     sa.Column('created_by', sa.String(length=200), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('candidates', schema=None) as batch_op:
@@ -59,7 +62,7 @@ def upgrade() -> None:
     sa.Column('official_members', sa.Integer(), nullable=False),
     sa.Column('as_of', sa.Date(), nullable=False),
     sa.Column('reported_by', sa.String(length=200), nullable=False),
-    sa.Column('reported_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('reported_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('org_code')
     )
     op.create_table('idempotency_keys',
@@ -69,7 +72,7 @@ def upgrade() -> None:
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.Integer(), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('principal', 'key')
     )
     op.create_table('organizations',
@@ -93,7 +96,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -109,7 +112,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('partition', sa.Integer(), nullable=False),
     sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('consumer', 'event_id')
     )
     op.create_table('reminders_sent',
@@ -118,7 +121,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('org_code', sa.String(length=64), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('reminder_id'),
     sa.UniqueConstraint('candidate_id', 'kind', 'due_date')
     )
@@ -130,7 +133,7 @@ def upgrade() -> None:
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('decision_number', sa.String(length=100), nullable=True),
     sa.Column('recorded_by', sa.String(length=200), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -150,7 +153,7 @@ def upgrade() -> None:
     sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('warnings', sa.JSON(), nullable=False),
     sa.Column('recorded_by', sa.String(length=200), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
