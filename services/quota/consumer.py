@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,15 +26,24 @@ from shared.consumer import ConsumerRunner
 from shared.contracts import BY_TYPE, Event, InvalidEvent, parse_record
 from shared.kafka import ensure_topics, make_consumer
 
+from .bulk import insert_many
+from .fastpath import compile_loader, parse_structured
+
 log = logging.getLogger(__name__)
 
 
 class BatchConsumerRunner(ConsumerRunner):
-    def __init__(self, *, apply_batch: Callable[[Session, list[tuple[Event, dict[str, Any]]]], None],
-                 project_batch: Callable[[list[tuple[Event, dict[str, Any]]]], None], **kwargs):
+    def __init__(self, *, apply_batch: Callable[[Session, list[tuple[Event, dict[str, Any]]]], Any],
+                 project_batch: Callable[[list[tuple[Event, dict[str, Any]]], Any], None], **kwargs):
+        """`apply_batch(session, events)` applies the new events of a poll and returns what the
+        projection needs; `project_batch(events, result)` projects every event of the poll
+        (duplicates included; `result` is None when none was new)."""
         super().__init__(**kwargs)
         self.apply_batch = apply_batch
         self.project_batch = project_batch
+        # One schema instance per event type: building one per record costs more than loading.
+        self._schemas = {t.type: t.schema() for t in (h.event_type for h in self.handlers.values())}
+        self._fast_loaders = {name: compile_loader(schema) for name, schema in self._schemas.items()}
 
     def run(self, stop: threading.Event) -> None:
         ensure_topics(self.settings)
@@ -60,20 +70,22 @@ class BatchConsumerRunner(ConsumerRunner):
         events, rest = [], False
         for record in records:
             try:
-                event = parse_record(record.value, record.key, record.headers)
-                event_type = BY_TYPE.get(event.type)
-                if event_type is None:
+                event = parse_structured(record) or parse_record(record.value, record.key, record.headers)
+                if BY_TYPE.get(event.type) is None:
                     rest = True  # unknown type: the per-record path dead-letters it
                     break
                 if event.type in self.handlers:
-                    events.append((record, event, event_type.validate(event.data)))
-            except InvalidEvent:
+                    data = self._fast_loaders[event.type](event.data)
+                    if data is None:
+                        data = self._schemas[event.type].load(event.data)
+                    events.append((record, event, data))
+            except (InvalidEvent, ValidationError, TypeError):
                 rest = True
                 break
         if not rest:
             try:
-                self._apply_batch(events)
-                self.project_batch([(e, d) for _, e, d in events])
+                result = self._apply_batch(events)
+                self.project_batch([(e, d) for _, e, d in events], result)
                 for record in records:
                     done[TopicPartition(record.topic, record.partition)] = record.offset
                 return done
@@ -87,7 +99,7 @@ class BatchConsumerRunner(ConsumerRunner):
             done[TopicPartition(record.topic, record.partition)] = record.offset
         return done
 
-    def _apply_batch(self, events: list) -> None:
+    def _apply_batch(self, events: list) -> Any:
         processed = self.db.processed
         ids = [e.id for _, e, _ in events]
         with self.db.transaction() as session:
@@ -101,7 +113,7 @@ class BatchConsumerRunner(ConsumerRunner):
                                       partition=record.partition, offset=record.offset)
                 new.append((event, data))
             if not new:
-                return
+                return None
             # Sorted: two replicas inserting overlapping batches lock in the same order.
-            session.execute(processed.insert(), [rows[k] for k in sorted(rows)])
-            self.apply_batch(session, new)
+            insert_many(session, processed, [rows[k] for k in sorted(rows)])
+            return self.apply_batch(session, new)

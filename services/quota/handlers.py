@@ -6,7 +6,7 @@ handled: an admission stays counted where it happened, whatever the member does 
 from __future__ import annotations
 
 from shared.consumer import Handler
-from shared.contracts import CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED, BY_TYPE
+from shared.contracts import CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED
 from shared.db import Database
 
 from .progress import admission_from, apply_changes, revocation_from
@@ -34,15 +34,19 @@ def make_handlers(*, db: Database, store: ProgressStore, tree: CachedTree | None
     return [handler(CANDIDATE_ADMITTED), handler(CANDIDATE_ADMISSION_REVOKED)]
 
 
-def apply_batch(session, events: list, *, tree: CachedTree) -> None:
-    """A whole poll's new events in one transaction (BatchConsumerRunner)."""
-    apply_changes(session, changes=[CHANGE_OF[event.type](event, data) for event, data in events], tree=tree)
+def apply_batch(session, events: list, *, tree: CachedTree) -> list:
+    """A whole poll's new events in one transaction (BatchConsumerRunner); returns their deltas."""
+    return apply_changes(session, changes=[CHANGE_OF[event.type](event, data) for event, data in events], tree=tree)
 
 
-def project_batch(db: Database, store: ProgressStore, events: list) -> None:
-    with db.transaction() as session:
-        deltas = deltas_for(session, [event.id for event, _ in events])
+def project_batch(db: Database, store: ProgressStore, events: list, deltas: list | None) -> None:
+    """Every event of the poll to Redis: the deltas just applied, and, for the events that were
+    already applied (redeliveries), what the ledger says they added."""
+    deltas = list(deltas or [])
+    known = {d.event_id for d in deltas}
+    missing = [event.id for event, _ in events if event.id not in known]
+    if missing:
+        with db.transaction() as session:
+            deltas += deltas_for(session, missing)
     store.apply(deltas)
 
-
-__all__ = ["make_handlers", "apply_batch", "project_batch", "BY_TYPE"]

@@ -10,7 +10,7 @@ transaction that inserts the row writes the event, whatever else is redelivered 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
@@ -26,6 +26,7 @@ from shared.outbox import record_event
 
 from .models import (ATTRIBUTES, Admission, AdmissionEntry, CountedTerm, Milestone, Organization,
                      ProgressCounter, Quota, TreeVersion, outbox)
+from .bulk import insert_many
 from .periods import Period, periods_of
 from .tree import CachedTree, _Tree
 
@@ -85,14 +86,6 @@ def percent_of_plan(admitted: int, target: int | None) -> Decimal | None:
     return (Decimal(admitted) * 100 / Decimal(target)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _upsert_ignore(session: Session, table, rows: list[dict], index: list[str]):
-    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
-        index_elements=index)
-    return session.execute(stmt, rows) if len(rows) > 1 else session.execute(stmt.values(**rows[0]))
-
-
 def lock_tree(session: Session, *, exclusive: bool = False) -> None:
     """Tree changes and term back-fills take the tree_version row exclusively; a consumer's
     transaction shares it, so it sees the tree and the counted terms as they are when it commits.
@@ -102,8 +95,19 @@ def lock_tree(session: Session, *, exclusive: bool = False) -> None:
         session.execute(query.with_for_update() if exclusive else query.with_for_update(read=True))
 
 
-def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree | None = None) -> None:
-    """Apply admissions and revocations (in this order) to the ledger, counters and milestones."""
+@dataclass(frozen=True)
+class Delta:
+    """What one event added to the counters: Redis applies the same, once per event id."""
+
+    event_id: str
+    sign: int  # +1 admission, -1 revocation
+    keys: list[Key]
+    fields: list[str]  # "admitted" and the attributes the person has
+
+
+def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree | None = None) -> list[Delta]:
+    """Apply admissions and revocations (in their order) to the ledger, counters and milestones;
+    returns what each applied event added, for the Redis projection."""
     lock_tree(session)
     if tree is None:
         tree = CachedTree()
@@ -119,35 +123,32 @@ def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree |
         if ident in known or ident in batch_keys:
             continue  # the same admission sent again under another event id
         at = tree.resolve(change.org_code, change.admission_date)
-        keys = [(org, period) for org in tree.ancestors(at, change.admission_date)
-                for period in periods_of(change.admission_date, extra_terms)]
-        batch_keys[ident] = keys
+        periods = periods_of(change.admission_date, extra_terms)
+        batch_keys[ident] = [(org, period) for org in tree.ancestors(at, change.admission_date) for period in periods]
         new_rows.append({"event_id": change.event_id, "candidate_id": change.candidate_id,
                          "org_code": change.org_code, "admission_date": change.admission_date, **change.flags})
-    ids = {}
     if new_rows:
-        for row_id, candidate_id, admission_date in session.execute(
-                insert(Admission.__table__).returning(Admission.id, Admission.candidate_id, Admission.admission_date),
-                new_rows):
-            ids[(candidate_id, admission_date)] = row_id
-        session.execute(insert(AdmissionEntry.__table__), [
-            {"admission_id": ids[ident], "org_code": org, "period": period}
-            for ident, keys in batch_keys.items() for org, period in keys])
+        ids = {(candidate_id, day): row_id for row_id, candidate_id, day in insert_many(
+            session, Admission.__table__, new_rows, returning=("id", "candidate_id", "admission_date"))}
+        entries = [{"admission_id": ids[ident], "org_code": org, "period": period}
+                   for ident, keys in batch_keys.items() for org, period in keys]
+        insert_many(session, AdmissionEntry.__table__, entries)
 
-    # Steps in event order: (keys, sign, flags, date) for the counters and milestones.
-    steps: list[tuple[list[Key], int, dict, date]] = []
+    # In event order: (event id, keys, sign, flags, date) for the counters and milestones.
+    steps: list[tuple[str, list[Key], int, dict, date]] = []
     for change in changes:
         if isinstance(change, AdmissionChange):
-            ident = (change.candidate_id, change.admission_date)
-            if ident in batch_keys and ids.get(ident) and batch_keys[ident] is not None:
-                steps.append((batch_keys[ident], 1, change.flags, change.admission_date))
-                batch_keys[ident] = None  # once
+            keys = batch_keys.pop((change.candidate_id, change.admission_date), None)
+            if keys is not None:
+                steps.append((change.event_id, keys, 1, change.flags, change.admission_date))
         else:
             step = _revoke(session, change)
             if step is not None:
                 steps.append(step)
     if steps:
         _count(session, steps)
+    return [Delta(event_id, sign, keys, ["admitted"] + [a for a, on in flags.items() if on])
+            for event_id, keys, sign, flags, _ in steps]
 
 
 def _existing_admissions(session: Session, admissions: list[AdmissionChange]) -> set:
@@ -172,55 +173,49 @@ def _revoke(session: Session, change: RevocationChange):
     keys = [tuple(k) for k in session.execute(select(AdmissionEntry.org_code, AdmissionEntry.period)
                                               .where(AdmissionEntry.admission_id == admission.id)).all()]
     flags = {a: bool(getattr(admission, a)) for a in ATTRIBUTES}
-    return keys, -1, flags, change.revoked_on
+    return change.event_id, keys, -1, flags, change.revoked_on
 
 
-def _count(session: Session, steps: list[tuple[list[Key], int, dict, date]]) -> None:
-    keys = sorted({k for step_keys, *_ in steps for k in step_keys})
-    counters = _lock_counters(session, keys)
-    quotas = _quotas_for(session, keys)
-    emitted = _emitted_for(session, [k for k in keys if k in quotas])
-    reached: list[tuple[Key, str, int, int, date]] = []
-    for step_keys, sign, flags, day in steps:
+def _count(session: Session, steps: list[tuple[str, list[Key], int, dict, date]]) -> None:
+    totals: dict[Key, dict[str, int]] = {}
+    for _id, step_keys, sign, flags, _day in steps:
         for key in step_keys:
-            row = counters[key]
+            row = totals.get(key)
+            if row is None:
+                row = totals[key] = dict.fromkeys(FIELDS, 0)
             row["admitted"] += sign
             for attribute, on in flags.items():
                 if on:
                     row[attribute] += sign
-            target = quotas.get(key)
-            if sign > 0 and target:
+    keys = sorted(totals)
+    after = _add_to_counters(session, keys, totals)
+    quotas = _quotas_for(session, keys)
+    if not quotas:
+        return
+    # Replay the steps from the counts before this batch to find which admission crossed a line.
+    emitted = _emitted_for(session, list(quotas))
+    running = {key: after[key] - totals[key]["admitted"] for key in quotas}
+    for _id, step_keys, sign, _flags, day in steps:
+        for key in step_keys:
+            if key not in running:
+                continue
+            running[key] += sign
+            target = quotas[key]
+            if sign > 0 and target > 0:
+                done = emitted.setdefault(key, set())
                 for kind, test in MILESTONES:
-                    if kind not in emitted.setdefault(key, set()) and test(row["admitted"], target):
-                        emitted[key].add(kind)
-                        reached.append((key, kind, row["admitted"], target, day))
-    session.execute(update(ProgressCounter.__table__).where(
-        ProgressCounter.org_code == _bind("k_org"), ProgressCounter.period == _bind("k_period")),
-        [{"k_org": org, "k_period": period, **values} for (org, period), values in counters.items()])
-    for key, kind, admitted, target, day in reached:
-        _emit(session, key=key, kind=kind, admitted=admitted, target=target, reached_on=day)
+                    if kind not in done and test(running[key], target):
+                        done.add(kind)
+                        _emit(session, key=key, kind=kind, admitted=running[key], target=target, reached_on=day)
 
 
-def _bind(name: str):
-    from sqlalchemy import bindparam
-    return bindparam(name)
-
-
-def _lock_counters(session: Session, keys: list[Key]) -> dict[Key, dict[str, int]]:
-    """The counters of `keys`, created at zero if missing, locked in key order (no deadlocks)."""
-    out: dict[Key, dict[str, int]] = {}
-    for chunk in _chunks(keys, 400):
-        _upsert_ignore(session, ProgressCounter.__table__, [{"org_code": o, "period": p} for o, p in chunk],
-                       ["org_code", "period"])
-        query = select(ProgressCounter.org_code, ProgressCounter.period,
-                       *[getattr(ProgressCounter, f) for f in FIELDS]).where(
-            tuple_(ProgressCounter.org_code, ProgressCounter.period).in_(chunk)).order_by(
-            ProgressCounter.org_code, ProgressCounter.period)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        for org, period, *values in session.execute(query):
-            out[(org, period)] = dict(zip(FIELDS, values))
-    return out
+def _add_to_counters(session: Session, keys: list[Key], totals: dict[Key, dict[str, int]]) -> dict[Key, int]:
+    """Add the batch's totals to the counters, one upsert per chunk in key order (two replicas
+    lock rows in the same order); returns each counter's admitted after the addition."""
+    rows = insert_many(session, ProgressCounter.__table__,
+                       [{"org_code": org, "period": period, **totals[(org, period)]} for org, period in keys],
+                       conflict=("org_code", "period"), add=FIELDS, returning=("org_code", "period", "admitted"))
+    return {(org, period): admitted for org, period, admitted in rows}
 
 
 def _quotas_for(session: Session, keys: list[Key]) -> dict[Key, int]:

@@ -9,8 +9,6 @@ from the ledger, so a redelivery after a crash projects exactly what was committ
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,29 +16,41 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 
 from .models import ATTRIBUTES, Admission, AdmissionEntry, ProgressCounter
-from .progress import FIELDS, Key
+from .progress import FIELDS, Delta, Key
 
 MARKER_TTL_S = 30 * 24 * 3600
 
+# KEYS: one marker per event, then the hashes. ARGV: ttl, number of events, then per event:
+# sign, number of hashes, their indexes (1-based, after the markers), number of fields, fields.
+# Increments of the events whose marker was new are summed, then written once per hash field.
 APPLY_ONCE = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  for i = 2, #KEYS do
-    for j = 3, #ARGV do
-      redis.call('HINCRBY', KEYS[i], ARGV[j], ARGV[2])
+local ttl, n, pos = ARGV[1], tonumber(ARGV[2]), 3
+local sums, applied = {}, 0
+for e = 1, n do
+  local sign, nk = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1])
+  local first_key = pos + 2
+  local nf = tonumber(ARGV[first_key + nk])
+  local first_field = first_key + nk + 1
+  pos = first_field + nf
+  if redis.call('SET', KEYS[e], '1', 'NX', 'EX', ttl) then
+    applied = applied + 1
+    for i = first_key, first_key + nk - 1 do
+      local k = tonumber(ARGV[i])
+      local row = sums[k]
+      if not row then row = {}; sums[k] = row end
+      for j = first_field, first_field + nf - 1 do
+        row[ARGV[j]] = (row[ARGV[j]] or 0) + sign
+      end
     end
   end
-  return 1
 end
-return 0
+for k, row in pairs(sums) do
+  for f, v in pairs(row) do
+    if v ~= 0 then redis.call('HINCRBY', KEYS[n + k], f, v) end
+  end
+end
+return applied
 """
-
-
-@dataclass(frozen=True)
-class Delta:
-    event_id: str
-    sign: int  # +1 admission, -1 revocation
-    keys: list[Key]
-    fields: list[str]  # "admitted" and the attributes the person has
 
 
 def deltas_for(session: Session, event_ids: list[str]) -> list[Delta]:
@@ -80,15 +90,20 @@ class ProgressStore:
     def marker(self, event_id: str) -> str:
         return self.settings.redis_key("progress-applied", event_id)
 
-    def apply(self, deltas: list[Delta]) -> int:
-        """Apply each delta once (by event id); returns how many were new."""
-        if not deltas:
-            return 0
-        pipe = self.redis.pipeline(transaction=False)
-        for d in deltas:
-            self._apply(keys=[self.marker(d.event_id)] + [self.key(o, p) for o, p in d.keys],
-                        args=[MARKER_TTL_S, d.sign, *d.fields], client=pipe)
-        return sum(int(r or 0) for r in pipe.execute())
+    def apply(self, deltas: list[Delta], *, chunk: int = 1000) -> int:
+        """Apply each delta once (by event id), atomically per chunk; returns how many were new."""
+        applied = 0
+        for i in range(0, len(deltas), chunk):
+            part = deltas[i:i + chunk]
+            index: dict[tuple[str, str], int] = {}
+            args: list = [MARKER_TTL_S, len(part)]
+            for d in part:
+                args += [d.sign, len(d.keys)]
+                args += [index.setdefault(k, len(index) + 1) for k in d.keys]
+                args += [len(d.fields), *d.fields]
+            keys = [self.marker(d.event_id) for d in part] + [self.key(o, p) for o, p in index]
+            applied += int(self._apply(keys=keys, args=args) or 0)
+        return applied
 
     def figures(self, keys: list[Key]) -> list[dict[str, int]]:
         pipe = self.redis.pipeline(transaction=False)

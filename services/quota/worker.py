@@ -31,7 +31,7 @@ def progress_consumer(*, db: Database, settings: Settings, **consumer_config) ->
     return BatchConsumerRunner(
         name=CONSUMER, db=db, settings=settings, handlers=make_handlers(db=db, store=store, tree=tree),
         apply_batch=lambda session, events: apply_batch(session, events, tree=tree),
-        project_batch=lambda events: project_batch(db, store, events), **consumer_config)
+        project_batch=lambda events, deltas: project_batch(db, store, events, deltas), **consumer_config)
 
 
 def rebuild(*, db: Database, settings: Settings) -> int:

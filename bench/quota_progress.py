@@ -1,0 +1,254 @@
+"""Benchmark of the quota service, from one run:
+
+(a) admissions per second applied from Kafka to Redis by the quota consumer (ledger, counters,
+    milestones in the database, then the Redis figures), and the raw kafka-python consume rate
+    (JSON-decoding every value) of the same topic in the same process; the ratio is the figure.
+(b) p50/p99 of GET /organizations/{code}/progress over HTTP with a tree of national size
+    (34 provinces, ~3,300 communes, ~250,000 cells) built with bulk inserts.
+
+    python -m bench.quota_progress [--admissions 30000] [--db sqlite|postgresql] [--requests 400]
+
+Everything lives in its own namespace (topics, group, Redis keys) and its own database, removed
+at the end. Needs the local stack (Kafka, Redis, PostgreSQL) running.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date
+
+import redis
+import requests
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import create_engine, insert, select, text
+from werkzeug.serving import make_server
+
+from services.quota.app import create_app
+from services.quota.models import (Base, Organization, OrganizationName, OrganizationParent, ProgressCounter,
+                                   Quota, TreeVersion)
+from services.quota.projection import ProgressStore
+from services.quota.progress import FIELDS
+from services.quota.worker import progress_consumer
+from shared.auth import mint_token
+from shared.config import Settings
+from shared.contracts import CANDIDATE_ADMITTED, build_event, to_message
+from shared.db import Database
+from shared.kafka import ensure_topics
+
+PG_ADMIN = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
+FOUNDED = date(2020, 1, 1)
+
+
+@contextmanager
+def fresh_database(kind: str):
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.sqlite"
+        return
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def bulk_tree(db: Database, orgs: list[tuple[str, str, str, str | None]]) -> None:
+    """Insert organisations straight into the tables (the API's per-row checks are not the point)."""
+    with db.transaction() as session:
+        for i in range(0, len(orgs), 20000):
+            chunk = orgs[i:i + 20000]
+            session.execute(insert(Organization.__table__), [
+                {"code": c, "name": n, "type": t, "status": "active", "parent_code": p, "founded_on": FOUNDED}
+                for c, n, t, p in chunk])
+            session.execute(insert(OrganizationParent.__table__), [
+                {"code": c, "parent_code": p, "valid_from": FOUNDED} for c, _, _, p in chunk])
+            session.execute(insert(OrganizationName.__table__), [
+                {"code": c, "name": n, "valid_from": FOUNDED} for c, n, _, _ in chunk])
+        session.execute(insert(TreeVersion.__table__), [{"id": 1, "version": 1}])
+
+
+# --- (a) consumer throughput -------------------------------------------------------------------
+def throughput(db: Database, settings: Settings, n: int) -> dict:
+    cells = [f"CB{i:03d}" for i in range(200)]
+    orgs = [("TINH", "Đảng bộ tỉnh", "province", None)]
+    orgs += [(f"H{i:02d}", f"Đảng bộ huyện {i}", "district", "TINH") for i in range(20)]
+    orgs += [(c, f"Chi bộ {c}", "cell", f"H{int(c[2:]) % 20:02d}") for c in cells]
+    bulk_tree(db, orgs)
+    with db.transaction() as session:
+        session.execute(insert(Quota.__table__), [{"org_code": c, "period": "2024", "target": 60, "composition": "[]"}
+                                                  for c, *_ in orgs])
+    ensure_topics(settings)
+    topic = settings.topic("candidates")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20,
+                             batch_size=512 * 1024)
+    rng = random.Random(7)
+    started = time.perf_counter()
+    for i in range(n):
+        event = build_event(CANDIDATE_ADMITTED, {
+            "candidate_id": f"c{i}", "org_code": rng.choice(cells),
+            "admission_date": date(2024, 1, 1 + i % 28).replace(month=1 + i % 12), "decision_number": f"{i}-QĐ",
+            "deciding_org_code": "TINH", "attributes": {
+                "gender": rng.choice(["female", "male"]), "ethnic_minority": rng.random() < 0.1,
+                "occupation_group": rng.choice(["student", "non_state_enterprise", "farmer", "other"]),
+                "age_years": rng.randint(18, 59)}}, source="/candidates")
+        message = to_message(event)
+        producer.send(topic, key=message.key.encode(), value=message.value, headers=list(message.headers.items()))
+    producer.flush()
+    producer.close()
+    print(f"  produced {n} candidate.admitted events in {time.perf_counter() - started:.1f}s")
+
+    # Raw kafka-python: every record of the topic, JSON-decoded, one process, no group.
+    raw = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None,
+                        value_deserializer=json.loads, max_poll_records=500)
+    partitions = [TopicPartition(topic, p) for p in raw.partitions_for_topic(topic)]
+    raw.assign(partitions)
+    raw.seek_to_beginning()
+    got, started = 0, time.perf_counter()
+    while got < n:
+        for records in raw.poll(timeout_ms=500).values():
+            got += len(records)
+    raw_rate = n / (time.perf_counter() - started)
+    raw.close()
+
+    # The quota consumer: from its first poll with records to the last figure in Redis.
+    runner = progress_consumer(db=db, settings=settings, session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    first: list[float] = []
+    original = runner.process_batch
+
+    def timed(records, stop=None):
+        if not first:
+            first.append(time.perf_counter())
+        return original(records, stop)
+
+    runner.process_batch = timed
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    store = ProgressStore(client, settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    while int(client.hget(store.key("TINH", "2024"), "admitted") or 0) < n:
+        time.sleep(0.02)
+    ours = n / (time.perf_counter() - first[0])
+    stop.set()
+    thread.join(timeout=30)
+    with db.transaction() as session:
+        counted = session.execute(select(ProgressCounter.admitted).where(
+            ProgressCounter.org_code == "TINH", ProgressCounter.period == "2024")).scalar()
+    assert counted == n, f"ledger counted {counted} of {n}"
+    for key in client.scan_iter(f"{settings.namespace}:*"):
+        client.delete(key)
+    client.close()
+    return {"raw": raw_rate, "ours": ours}
+
+
+# --- (b) progress endpoint latency ---------------------------------------------------------------
+def national_tree(provinces: int = 34, communes: int = 3300, cells: int = 250_000):
+    orgs = [("TW", "Ban Chấp hành Trung ương", "central", None)]
+    prov = [f"T{p:02d}" for p in range(provinces)]
+    orgs += [(p, f"Đảng bộ tỉnh {p}", "province", "TW") for p in prov]
+    comm = [f"{prov[i % provinces]}-X{i:04d}" for i in range(communes)]
+    orgs += [(c, f"Đảng bộ xã {c}", "grassroots", c.split("-")[0]) for c in comm]
+    orgs += [(f"{comm[i % communes]}-CB{i // communes:03d}", "Chi bộ", "cell", comm[i % communes])
+             for i in range(cells)]
+    return orgs, prov, comm
+
+
+def latency(db: Database, settings: Settings, requests_n: int) -> dict:
+    started = time.perf_counter()
+    orgs, provinces, communes = national_tree()
+    bulk_tree(db, orgs)
+    with db.transaction() as session:
+        session.execute(insert(Quota.__table__), [
+            {"org_code": code, "period": "2024", "target": 50 if type_ == "grassroots" else 5000, "composition":
+             '[{"attribute": "student", "min_share": "10", "min_count": null}]'}
+            for code, _, type_, _ in orgs if type_ != "cell"])
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    store = ProgressStore(client, settings)
+    rng = random.Random(11)
+    pipe = client.pipeline(transaction=False)
+    for i, (code, *_rest) in enumerate(orgs):
+        pipe.hset(store.key(code, "2024"), mapping={f: rng.randint(0, 60) for f in FIELDS})
+        if i % 10000 == 0:
+            pipe.execute()
+    pipe.execute()
+    print(f"  national tree: {len(orgs):,} organisations ({len(provinces)} provinces, {len(communes):,} communes, "
+          f"{len(orgs) - 1 - len(provinces) - len(communes):,} cells) and their Redis figures in "
+          f"{time.perf_counter() - started:.1f}s")
+
+    app = create_app(settings, db=db)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}/api/v1/organizations"
+    http = requests.Session()
+    timings = []
+    try:
+        for i in range(requests_n + 20):
+            if i % 3 == 0:
+                code = rng.choice(provinces)  # ~97 communes as children
+                scope = code
+            else:
+                code = rng.choice(communes)  # ~76 cells as children
+                scope = code.split("-")[0]
+            headers = {"Authorization": "Bearer " + mint_token(secret=settings.jwt_secret, sub="bench", org=scope,
+                                                               role="viewer")}
+            t0 = time.perf_counter()
+            resp = http.get(f"{base}/{code}/progress", params={"period": "2024", "as_of": "2024-09-30"},
+                            headers=headers, timeout=30)
+            elapsed = time.perf_counter() - t0
+            assert resp.status_code == 200, resp.text
+            if i >= 20:  # the first requests warm the connection pool and caches
+                timings.append(elapsed * 1000)
+    finally:
+        server.shutdown()
+        for key in client.scan_iter(f"{settings.namespace}:*", count=10000):
+            client.delete(key)
+        client.close()
+    timings.sort()
+    return {"p50": statistics.median(timings), "p99": timings[int(len(timings) * 0.99) - 1], "n": len(timings)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--admissions", type=int, default=30000)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
+    args = parser.parse_args()
+    import logging
+    logging.basicConfig(level=logging.WARNING)
+    print(f"quota progress benchmark ({args.db})")
+    with fresh_database(args.db) as url:
+        settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
+                            log_level="WARNING")
+        db = Database(url, Base.metadata)
+        db.create_all()
+        rates = throughput(db, settings, args.admissions)
+        db.dispose()
+    print(f"(a) raw kafka-python consume (JSON decode): {rates['raw']:,.0f} records/s")
+    print(f"    quota consumer, Kafka -> ledger -> Redis: {rates['ours']:,.0f} admissions/s")
+    print(f"    ratio: {rates['ours'] / rates['raw']:.2f}")
+    with fresh_database(args.db) as url:
+        settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
+                            log_level="WARNING", jwt_secret="bench-secret")
+        db = Database(url, Base.metadata)
+        db.create_all()
+        lat = latency(db, settings, args.requests)
+        db.dispose()
+    print(f"(b) GET /organizations/{{code}}/progress, national tree, {lat['n']} requests over HTTP: "
+          f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
