@@ -23,8 +23,13 @@ WARD = {"P-DONG-SON-CB1": "P-DONG-SON", "P-DONG-SON-CB2": "P-DONG-SON",
         "P-QUANG-CAT-CB1": "P-QUANG-CAT", "P-QUANG-CAT-CB2": "P-QUANG-CAT"}
 OFFICIAL_MEMBERS = {"P-DONG-SON-CB1": 24, "P-DONG-SON-CB2": 17, "P-QUANG-CAT-CB1": 15, "P-QUANG-CAT-CB2": 2}
 ADMITTED_2024 = {"P-DONG-SON-CB1": 8, "P-DONG-SON-CB2": 6, "P-QUANG-CAT-CB1": 7, "P-QUANG-CAT-CB2": 6}
-# Per cell, besides the 2024 admissions: the final stage of each other candidate.
-OTHERS = ("source", "source", "trained", "applied", "proposed", "admitted", "withdrawn", "rejected")
+# Per cell, besides the 2024 admissions: the final stage of each other candidate and how many days
+# before ANCHOR its last step happened. Fixed dates, so that every load sends the same requests (the
+# Idempotency-Keys would otherwise refuse a second day's load); chosen so that the reminders show:
+# a decision overdue (resolution in April 2026) and a probation ended unrecognised (November 2026).
+ANCHOR = date(2026, 9, 1)
+OTHERS = (("source", 20), ("source", 35), ("trained", 60), ("applied", 90), ("proposed", 100), ("admitted", 290),
+          ("withdrawn", 120), ("rejected", 130))
 
 FAMILY = ("Nguyễn", "Lê", "Trần", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Lường")
 MIDDLE_F, MIDDLE_M = ("Thị", "Ngọc", "Thu"), ("Văn", "Đức", "Minh")
@@ -87,9 +92,8 @@ def plan(today: date | None = None) -> list[tuple[str, dict, list[dict]]]:
             people.append((f"demo-{cell}-{n}", _person(n, cell, listed),
                            _steps(cell, admitted_on, "official" if official else "admitted")))
             n += 1
-        for j, until in enumerate(OTHERS):
-            # The others are recent: their next step is still ahead of them.
-            pivot = min(today, date(2026, 6, 1)) - timedelta(days=60 + 20 * j)
+        for until, days_before in OTHERS:
+            pivot = min(today, ANCHOR) - timedelta(days=days_before)
             listed = pivot - timedelta(days=420)
             steps = [] if until == "source" else _steps(cell, pivot, until)
             if until in ("withdrawn", "rejected"):
