@@ -34,3 +34,6 @@ def test_demo_loads_every_stage_once(app, db):
     admissions = [json.loads(bytes(v))["data"] for v in values]
     in_2024 = Counter(a["org_code"].rsplit("-CB", 1)[0] for a in admissions if a["admission_date"].startswith("2024"))
     assert in_2024 == {"P-DONG-SON": 14, "P-QUANG-CAT": 13}
+    shown = client.get("/api/v1/organizations/TP-THANH-HOA/reminders", query_string={"as_of": "2026-11-22"},
+                       headers=auth(role="viewer")).json["reminders"]
+    assert {r["kind"] for r in shown} == {"decision_overdue", "probation_ending"}
