@@ -22,7 +22,7 @@ from shared.worker import run_consumer, run_relay, run_until_stopped
 
 from . import reminders
 from .handlers import CONSUMER, HANDLERS
-from .models import Base
+from .app import open_database
 from .views import holidays
 
 SERVICE = "candidates"
@@ -51,7 +51,7 @@ def run_reminders(db: Database, stop: threading.Event, *, interval: float) -> No
 
 def main(argv: list[str]) -> None:
     settings = Settings.from_env(SERVICE)
-    db = Database(settings.database_url, Base.metadata)
+    db = open_database(settings.database_url)
     command = argv[0] if argv else ""
     if command == "relay":
         run_relay(db=db, settings=settings)

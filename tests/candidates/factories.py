@@ -9,8 +9,7 @@ from shared.auth import mint_token
 from shared.config import Settings
 from shared.db import Database
 from services.candidates import tree
-from services.candidates.app import create_app
-from services.candidates.models import Base
+from services.candidates.app import create_app, open_database
 from services.candidates.registry import make_national_id
 
 SECRET = "candidates-test-secret-of-32-bytes!"
@@ -37,7 +36,7 @@ def seed_tree(db: Database) -> None:
 
 def make_app(database_url: str, *, namespace: str = "t-candidates", seed: bool = True):
     settings = Settings(service="candidates", database_url=database_url, namespace=namespace, jwt_secret=SECRET)
-    db = Database(database_url, Base.metadata)
+    db = open_database(database_url)
     db.create_all()
     if seed:
         seed_tree(db)
