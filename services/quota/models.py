@@ -171,5 +171,4 @@ class Milestone(Base):
     kind: Mapped[str] = mapped_column(String(12))  # "50" | "75" | "met" | "exceeded"
     admitted: Mapped[int] = mapped_column(Integer)
     target: Mapped[int] = mapped_column(Integer)
-    reached_on: Mapped[date] = mapped_column(Date)
-    event_id: Mapped[str] = mapped_column(String(36))
+    reached_on: Mapped[date] = mapped_column(Date)  # of the admission that crossed the line

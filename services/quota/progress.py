@@ -16,8 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
 from sqlalchemy import insert, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.consumer import PoisonEvent
@@ -195,6 +193,7 @@ def _count(session: Session, steps: list[tuple[str, list[Key], int, dict, date]]
     # Replay the steps from the counts before this batch to find which admission crossed a line.
     emitted = _emitted_for(session, list(quotas))
     running = {key: after[key] - totals[key]["admitted"] for key in quotas}
+    reached: list[tuple[Key, str, int, int, date]] = []
     for _id, step_keys, sign, _flags, day in steps:
         for key in step_keys:
             if key not in running:
@@ -206,7 +205,8 @@ def _count(session: Session, steps: list[tuple[str, list[Key], int, dict, date]]
                 for kind, test in MILESTONES:
                     if kind not in done and test(running[key], target):
                         done.add(kind)
-                        _emit(session, key=key, kind=kind, admitted=running[key], target=target, reached_on=day)
+                        reached.append((key, kind, running[key], target, day))
+    _emit(session, reached)
 
 
 def _add_to_counters(session: Session, keys: list[Key], totals: dict[Key, dict[str, int]]) -> dict[Key, int]:
@@ -241,32 +241,37 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def _emit(session: Session, *, key: Key, kind: str, admitted: int, target: int, reached_on: date) -> None:
-    """Insert the milestone row; only the transaction whose insert lands writes the event."""
-    org_code, period = key
-    dialect = session.get_bind().dialect.name
-    inserted = session.execute((pg_insert if dialect == "postgresql" else sqlite_insert)(Milestone.__table__)
-                               .values(org_code=org_code, period=period, kind=kind, admitted=admitted,
-                                       target=target, reached_on=reached_on, event_id="")
-                               .on_conflict_do_nothing(index_elements=["org_code", "period", "kind"])
-                               .returning(Milestone.__table__.c.id)).first()
-    if inserted is None:
-        return  # another transaction reached it first
-    org = session.get(Organization, org_code)
-    assigner = session.execute(select(Quota.assigner_org_code).where(
-        Quota.org_code == org_code, Quota.period == period)).scalar()
-    data = {"org_code": org_code, "org_name": org.name if org else org_code, "org_type": org.type if org else "other",
-            "parent_code": org.parent_code if org else None, "assigner_org_code": assigner, "period": period,
-            "target": target, "admitted": admitted, "percent": percent_of_plan(admitted, target),
-            "reached_on": reached_on}
-    if kind in ("50", "75"):
-        event = record_event(session, outbox=outbox, event_type=QUOTA_MILESTONE_REACHED, source=SOURCE,
-                             subject=org_code, data={**data, "milestone": int(kind)})
-    else:
-        event = record_event(session, outbox=outbox, event_type=QUOTA_MET if kind == "met" else QUOTA_EXCEEDED,
-                             source=SOURCE, subject=org_code, data=data)
-    session.execute(update(Milestone).where(Milestone.org_code == org_code, Milestone.period == period,
-                                            Milestone.kind == kind).values(event_id=event.id))
+def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> None:
+    """Insert the milestone rows reached; only the transaction whose insert lands writes the
+    event (the UNIQUE (org, period, kind) decides between replicas and redeliveries)."""
+    if not reached:
+        return
+    rows = [{"org_code": org, "period": period, "kind": kind, "admitted": admitted, "target": target,
+             "reached_on": day} for (org, period), kind, admitted, target, day in reached]
+    inserted = {tuple(r) for r in insert_many(session, Milestone.__table__, rows, ignore=("org_code", "period", "kind"),
+                                              returning=("org_code", "period", "kind"))}
+    if not inserted:
+        return
+    codes = list({org for org, _, _ in inserted})
+    orgs = {o.code: o for o in session.execute(select(Organization).where(Organization.code.in_(codes))).scalars()}
+    assigners = dict(((org, period), assigner) for org, period, assigner in session.execute(
+        select(Quota.org_code, Quota.period, Quota.assigner_org_code).where(Quota.org_code.in_(codes))))
+    for row in rows:
+        org_code, period, kind = row["org_code"], row["period"], row["kind"]
+        if (org_code, period, kind) not in inserted:
+            continue  # another transaction reached it first
+        org = orgs.get(org_code)
+        data = {"org_code": org_code, "org_name": org.name if org else org_code,
+                "org_type": org.type if org else "other", "parent_code": org.parent_code if org else None,
+                "assigner_org_code": assigners.get((org_code, period)), "period": period, "target": row["target"],
+                "admitted": row["admitted"], "percent": percent_of_plan(row["admitted"], row["target"]),
+                "reached_on": row["reached_on"]}
+        if kind in ("50", "75"):
+            record_event(session, outbox=outbox, event_type=QUOTA_MILESTONE_REACHED, source=SOURCE,
+                         subject=org_code, data={**data, "milestone": int(kind)})
+        else:
+            record_event(session, outbox=outbox, event_type=QUOTA_MET if kind == "met" else QUOTA_EXCEEDED,
+                         source=SOURCE, subject=org_code, data=data)
 
 
 def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> None:
@@ -278,9 +283,8 @@ def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> 
         counter = session.get(ProgressCounter, key)
         if not target or counter is None:
             continue
-        for kind, test in MILESTONES:
-            if kind not in emitted.get(key, set()) and test(counter.admitted, target):
-                _emit(session, key=key, kind=kind, admitted=counter.admitted, target=target, reached_on=reached_on)
+        _emit(session, [(key, kind, counter.admitted, target, reached_on) for kind, test in MILESTONES
+                        if kind not in emitted.get(key, set()) and test(counter.admitted, target)])
 
 
 def backfill_term(session: Session, *, term: Period) -> None:

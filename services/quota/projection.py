@@ -20,33 +20,34 @@ from .progress import FIELDS, Delta, Key
 
 MARKER_TTL_S = 30 * 24 * 3600
 
-# KEYS: one marker per event, then the hashes. ARGV: ttl, number of events, then per event:
-# sign, number of hashes, their indexes (1-based, after the markers), number of fields, fields.
-# Increments of the events whose marker was new are summed, then written once per hash field.
+# KEYS: one marker per event, then the hashes. ARGV: ttl, then one word per event:
+# "<sign> <hash index> <hash index> ... / <field> <field> ..." (hash indexes count from 1 after
+# the markers). The increments of the events whose marker was new are summed, then written once
+# per hash field: one call per poll, atomic.
 APPLY_ONCE = """
-local ttl, n, pos = ARGV[1], tonumber(ARGV[2]), 3
-local sums, applied = {}, 0
-for e = 1, n do
-  local sign, nk = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1])
-  local first_key = pos + 2
-  local nf = tonumber(ARGV[first_key + nk])
-  local first_field = first_key + nk + 1
-  pos = first_field + nf
+local ttl, n = ARGV[1], #KEYS
+local sums, applied, markers = {}, 0, #ARGV - 1
+for e = 1, markers do
   if redis.call('SET', KEYS[e], '1', 'NX', 'EX', ttl) then
     applied = applied + 1
-    for i = first_key, first_key + nk - 1 do
-      local k = tonumber(ARGV[i])
+    local word = ARGV[e + 1]
+    local slash = string.find(word, '/', 1, true)
+    local head, tail = string.sub(word, 1, slash - 1), string.sub(word, slash + 1)
+    local sign, hashes, fields = nil, {}, {}
+    for token in string.gmatch(head, '%S+') do
+      if sign == nil then sign = tonumber(token) else hashes[#hashes + 1] = tonumber(token) end
+    end
+    for f in string.gmatch(tail, '%S+') do fields[#fields + 1] = f end
+    for _, k in ipairs(hashes) do
       local row = sums[k]
       if not row then row = {}; sums[k] = row end
-      for j = first_field, first_field + nf - 1 do
-        row[ARGV[j]] = (row[ARGV[j]] or 0) + sign
-      end
+      for _, f in ipairs(fields) do row[f] = (row[f] or 0) + sign end
     end
   end
 end
 for k, row in pairs(sums) do
   for f, v in pairs(row) do
-    if v ~= 0 then redis.call('HINCRBY', KEYS[n + k], f, v) end
+    if v ~= 0 then redis.call('HINCRBY', KEYS[markers + k], f, v) end
   end
 end
 return applied
@@ -96,11 +97,10 @@ class ProgressStore:
         for i in range(0, len(deltas), chunk):
             part = deltas[i:i + chunk]
             index: dict[tuple[str, str], int] = {}
-            args: list = [MARKER_TTL_S, len(part)]
+            args: list = [MARKER_TTL_S]
             for d in part:
-                args += [d.sign, len(d.keys)]
-                args += [index.setdefault(k, len(index) + 1) for k in d.keys]
-                args += [len(d.fields), *d.fields]
+                hashes = " ".join(str(index.setdefault(k, len(index) + 1)) for k in d.keys)
+                args.append(f"{d.sign} {hashes} / {' '.join(d.fields)}")
             keys = [self.marker(d.event_id) for d in part] + [self.key(o, p) for o, p in index]
             applied += int(self._apply(keys=keys, args=args) or 0)
         return applied

@@ -17,6 +17,16 @@ from cloudevents.core.v1.event import CloudEvent
 from marshmallow import Schema, ValidationError
 
 TYPE_PREFIX = "vn.chitieu."
+_SCHEMAS: dict[type[Schema], Schema] = {}
+
+
+def schema_instance(schema: type[Schema]) -> Schema:
+    """One instance per schema class: building a marshmallow schema costs more than using it,
+    and load/dump keep no state between calls."""
+    instance = _SCHEMAS.get(schema)
+    if instance is None:
+        instance = _SCHEMAS[schema] = schema()
+    return instance
 
 
 class InvalidEvent(Exception):
@@ -46,7 +56,7 @@ class EventType:
         if not isinstance(data, dict):
             raise InvalidEvent(f"{self.type}: data must be a JSON object")
         try:
-            return self.schema().load(data)
+            return schema_instance(self.schema).load(data)
         except ValidationError as exc:
             raise InvalidEvent(f"{self.type}: schema violation {exc.messages}") from exc
 
@@ -69,14 +79,14 @@ class Event:
 
 def _jsonable(data: dict[str, Any], schema: type[Schema]) -> dict[str, Any]:
     # dump() turns dates and decimals into JSON types; round trip through json checks it.
-    return json.loads(json.dumps(schema().dump(data), ensure_ascii=False))
+    return json.loads(json.dumps(schema_instance(schema).dump(data), ensure_ascii=False))
 
 
 def build_event(
     event_type: EventType, data: dict[str, Any], *, source: str, subject: str | None = None
 ) -> Event:
     """Validate `data` against the event's schema and wrap it in a new CloudEvent."""
-    errors = event_type.schema().validate(_jsonable(data, event_type.schema))
+    errors = schema_instance(event_type.schema).validate(_jsonable(data, event_type.schema))
     if errors:
         raise ValueError(f"{event_type.type}: data does not match its schema: {errors}")
     return Event(
