@@ -19,7 +19,6 @@ from typing import Any, Callable
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 from marshmallow import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.consumer import ConsumerRunner
@@ -101,19 +100,20 @@ class BatchConsumerRunner(ConsumerRunner):
 
     def _apply_batch(self, events: list) -> Any:
         processed = self.db.processed
-        ids = [e.id for _, e, _ in events]
         with self.db.transaction() as session:
-            seen = set(session.execute(select(processed.c.event_id).where(
-                processed.c.consumer == self.name, processed.c.event_id.in_(ids))).scalars()) if ids else set()
-            new, rows = [], {}
-            for record, event, data in events:
-                if event.id in seen or event.id in rows:
-                    continue
-                rows[event.id] = dict(consumer=self.name, event_id=event.id, topic=record.topic,
-                                      partition=record.partition, offset=record.offset)
-                new.append((event, data))
-            if not new:
-                return None
-            # Sorted: two replicas inserting overlapping batches lock in the same order.
-            insert_many(session, processed, [rows[k] for k in sorted(rows)])
-            return self.apply_batch(session, new)
+            rows = {}
+            for record, event, _data in events:
+                rows.setdefault(event.id, dict(consumer=self.name, event_id=event.id, topic=record.topic,
+                                               partition=record.partition, offset=record.offset))
+            # Sorted: two replicas inserting overlapping polls lock in the same order. A row that
+            # exists (or that a replica is inserting: the insert waits for its commit) is skipped,
+            # and so is its event.
+            new_ids = {event_id for (event_id,) in insert_many(
+                session, processed, [rows[k] for k in sorted(rows)], ignore=("consumer", "event_id"),
+                returning=("event_id",))}
+            new, seen = [], set()
+            for _record, event, data in events:
+                if event.id in new_ids and event.id not in seen:
+                    seen.add(event.id)
+                    new.append((event, data))
+            return self.apply_batch(session, new) if new else None

@@ -4,9 +4,9 @@ The organisation tree keeps its history: an organisation's parent and name are r
 `valid_from` / `valid_to` (half-open: valid_from <= day < valid_to, NULL = still in force), so
 "the tree in force on a date" can always be answered, e.g. before and after a merger.
 
-Progress has one truth, the admissions ledger: one row per admission (a revocation marks it) and
-one `admission_entries` row per (organisation, period) the admission counted toward, so taking it
-back removes exactly what was added even if the tree changed since. `progress_counters` are the
+Progress has one truth, the admissions ledger: one row per admission (a revocation marks it),
+which also records the organisations and periods it counted toward (`counted_orgs` x
+`counted_periods`), so taking it back removes exactly what was added even if the tree changed since. `progress_counters` are the
 per (organisation, period) sums of the ledger; Redis holds the same figures for fast reads.
 `milestones` has a UNIQUE (org, period, kind): a milestone event is written once, however often
 an admission is redelivered and however many consumers run.
@@ -133,19 +133,11 @@ class Admission(Base):
     woman: Mapped[bool] = mapped_column(Boolean)
     ethnic_minority: Mapped[bool] = mapped_column(Boolean)
     under_30: Mapped[bool] = mapped_column(Boolean)
+    # JSON lists: the organisations (bottom up) and the periods the admission counted toward.
+    counted_orgs: Mapped[str] = mapped_column(Text)
+    counted_periods: Mapped[str] = mapped_column(Text)
     revoked_on: Mapped[date | None] = mapped_column(Date)
     revoke_event_id: Mapped[str | None] = mapped_column(String(36))
-
-
-class AdmissionEntry(Base):
-    """One (organisation, period) an admission counted toward."""
-
-    __tablename__ = "admission_entries"
-    __table_args__ = (Index("ix_admission_entries_org_period", "org_code", "period"),)
-
-    admission_id: Mapped[int] = mapped_column(ForeignKey("admissions.id"), primary_key=True)
-    org_code: Mapped[str] = mapped_column(CODE, primary_key=True)
-    period: Mapped[str] = mapped_column(PERIOD, primary_key=True)
 
 
 class ProgressCounter(Base):

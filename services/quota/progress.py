@@ -22,7 +22,7 @@ from shared.consumer import PoisonEvent
 from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED
 from shared.outbox import record_event
 
-from .models import (ATTRIBUTES, Admission, AdmissionEntry, CountedTerm, Milestone, Organization,
+from .models import (ATTRIBUTES, Admission, CountedTerm, Milestone, Organization,
                      ProgressCounter, Quota, TreeVersion, outbox)
 from .bulk import insert_many
 from .periods import Period, periods_of
@@ -113,24 +113,23 @@ def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree |
         tree.refresh(session)
     extra_terms = frozenset(session.execute(select(CountedTerm.period)).scalars())
 
-    admissions = [c for c in changes if isinstance(c, AdmissionChange)]
-    known = _existing_admissions(session, admissions)
     new_rows, batch_keys = [], {}
-    for change in admissions:
+    for change in changes:
         ident = (change.candidate_id, change.admission_date)
-        if ident in known or ident in batch_keys:
-            continue  # the same admission sent again under another event id
+        if not isinstance(change, AdmissionChange) or ident in batch_keys:
+            continue  # the same admission twice in one poll, under two event ids: the first counts
         at = tree.resolve(change.org_code, change.admission_date)
+        orgs = tree.ancestors(at, change.admission_date)
         periods = periods_of(change.admission_date, extra_terms)
-        batch_keys[ident] = [(org, period) for org in tree.ancestors(at, change.admission_date) for period in periods]
+        batch_keys[ident] = [(org, period) for org in orgs for period in periods]
         new_rows.append({"event_id": change.event_id, "candidate_id": change.candidate_id,
-                         "org_code": change.org_code, "admission_date": change.admission_date, **change.flags})
-    if new_rows:
-        ids = {(candidate_id, day): row_id for row_id, candidate_id, day in insert_many(
-            session, Admission.__table__, new_rows, returning=("id", "candidate_id", "admission_date"))}
-        entries = [{"admission_id": ids[ident], "org_code": org, "period": period}
-                   for ident, keys in batch_keys.items() for org, period in keys]
-        insert_many(session, AdmissionEntry.__table__, entries)
+                         "org_code": change.org_code, "admission_date": change.admission_date,
+                         "counted_orgs": json.dumps(orgs), "counted_periods": json.dumps(periods), **change.flags})
+    # An admission already in the ledger under another event id is left alone (UNIQUE candidate+date).
+    inserted = {(candidate_id, day) for candidate_id, day in insert_many(
+        session, Admission.__table__, new_rows, ignore=("candidate_id", "admission_date"),
+        returning=("candidate_id", "admission_date"))}
+    batch_keys = {ident: keys for ident, keys in batch_keys.items() if ident in inserted}
 
     # In event order: (event id, keys, sign, flags, date) for the counters and milestones.
     steps: list[tuple[str, list[Key], int, dict, date]] = []
@@ -149,12 +148,9 @@ def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree |
             for event_id, keys, sign, flags, _ in steps]
 
 
-def _existing_admissions(session: Session, admissions: list[AdmissionChange]) -> set:
-    if not admissions:
-        return set()
-    candidates = list({a.candidate_id for a in admissions})
-    return set(session.execute(select(Admission.candidate_id, Admission.admission_date)
-                               .where(Admission.candidate_id.in_(candidates))).all())
+def counted_keys(counted_orgs: str, counted_periods: str) -> list[Key]:
+    periods = json.loads(counted_periods)
+    return [(org, period) for org in json.loads(counted_orgs) for period in periods]
 
 
 def _revoke(session: Session, change: RevocationChange):
@@ -168,8 +164,7 @@ def _revoke(session: Session, change: RevocationChange):
         return None  # already taken back (under another event id)
     session.execute(update(Admission).where(Admission.id == admission.id).values(
         revoked_on=change.revoked_on, revoke_event_id=change.event_id))
-    keys = [tuple(k) for k in session.execute(select(AdmissionEntry.org_code, AdmissionEntry.period)
-                                              .where(AdmissionEntry.admission_id == admission.id)).all()]
+    keys = counted_keys(admission.counted_orgs, admission.counted_periods)
     flags = {a: bool(getattr(admission, a)) for a in ATTRIBUTES}
     return change.event_id, keys, -1, flags, change.revoked_on
 
@@ -288,30 +283,29 @@ def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> 
 
 
 def backfill_term(session: Session, *, term: Period) -> None:
-    """Count a newly named term from the ledger: an admission's organisations for the term are
-    those it counted toward in its year, which lies inside the term."""
+    """Count a newly named term from the ledger: each admission inside it counts toward the term
+    for the same organisations it counted toward in its year."""
     lock_tree(session, exclusive=True)
-    years = [str(y) for y in range(term.start.year, term.end.year)]
-    entries = session.execute(
-        select(AdmissionEntry.admission_id, AdmissionEntry.org_code, Admission.revoked_on,
-               *[getattr(Admission, a) for a in ATTRIBUTES])
-        .join(Admission, Admission.id == AdmissionEntry.admission_id)
-        .where(AdmissionEntry.period.in_(years))).all()
-    if not entries:
-        return
-    session.execute(insert(AdmissionEntry.__table__), [{"admission_id": e[0], "org_code": e[1], "period": term.code}
-                                             for e in entries])
+    admissions = session.execute(select(Admission).where(
+        Admission.admission_date >= term.start, Admission.admission_date < term.end)).scalars().all()
     sums: dict[str, dict[str, int]] = {}
-    for _id, org, revoked_on, *flags in entries:
-        if revoked_on is not None:
+    for admission in admissions:
+        periods = json.loads(admission.counted_periods)
+        if term.code in periods:
             continue
-        row = sums.setdefault(org, dict.fromkeys(FIELDS, 0))
-        row["admitted"] += 1
-        for attribute, on in zip(ATTRIBUTES, flags):
-            row[attribute] += int(bool(on))
+        admission.counted_periods = json.dumps(periods + [term.code])
+        if admission.revoked_on is not None:
+            continue
+        for org in json.loads(admission.counted_orgs):
+            row = sums.setdefault(org, dict.fromkeys(FIELDS, 0))
+            row["admitted"] += 1
+            for attribute in ATTRIBUTES:
+                row[attribute] += int(bool(getattr(admission, attribute)))
+    session.flush()
     if sums:
-        session.execute(insert(ProgressCounter.__table__), [{"org_code": org, "period": term.code, **values}
-                                                  for org, values in sums.items()])
+        insert_many(session, ProgressCounter.__table__, [{"org_code": org, "period": term.code, **values}
+                                                         for org, values in sums.items()],
+                    conflict=("org_code", "period"), add=FIELDS)
 
 
 # --- the report ---------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings
 
-from .models import ATTRIBUTES, Admission, AdmissionEntry, ProgressCounter
-from .progress import FIELDS, Delta, Key
+from .models import ATTRIBUTES, Admission, ProgressCounter
+from .progress import FIELDS, Delta, Key, counted_keys
 
 MARKER_TTL_S = 30 * 24 * 3600
 
@@ -58,24 +58,16 @@ def deltas_for(session: Session, event_ids: list[str]) -> list[Delta]:
     """What each event (admission or revocation) added to the counters, read from the ledger."""
     if not event_ids:
         return []
-    rows = session.execute(
-        select(Admission.id, Admission.event_id, Admission.revoke_event_id, *[getattr(Admission, a) for a in ATTRIBUTES])
-        .where(Admission.event_id.in_(event_ids) | Admission.revoke_event_id.in_(event_ids))).all()
-    if not rows:
-        return []
-    keys: dict[int, list[Key]] = {}
-    for admission_id, org, period in session.execute(
-            select(AdmissionEntry.admission_id, AdmissionEntry.org_code, AdmissionEntry.period)
-            .where(AdmissionEntry.admission_id.in_([r[0] for r in rows]))):
-        keys.setdefault(admission_id, []).append((org, period))
     wanted = set(event_ids)
     out = []
-    for admission_id, event_id, revoke_event_id, *flags in rows:
-        fields = ["admitted"] + [a for a, on in zip(ATTRIBUTES, flags) if on]
-        if event_id in wanted:
-            out.append(Delta(event_id, 1, keys.get(admission_id, []), fields))
-        if revoke_event_id and revoke_event_id in wanted:
-            out.append(Delta(revoke_event_id, -1, keys.get(admission_id, []), fields))
+    for admission in session.execute(select(Admission).where(
+            Admission.event_id.in_(event_ids) | Admission.revoke_event_id.in_(event_ids))).scalars():
+        keys = counted_keys(admission.counted_orgs, admission.counted_periods)
+        fields = ["admitted"] + [a for a in ATTRIBUTES if getattr(admission, a)]
+        if admission.event_id in wanted:
+            out.append(Delta(admission.event_id, 1, keys, fields))
+        if admission.revoke_event_id and admission.revoke_event_id in wanted:
+            out.append(Delta(admission.revoke_event_id, -1, keys, fields))
     return out
 
 

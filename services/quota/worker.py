@@ -28,6 +28,8 @@ def progress_consumer(*, db: Database, settings: Settings, **consumer_config) ->
     """The consumer of candidate events (group `<namespace>.quota-progress`)."""
     store = ProgressStore(get_redis(settings.redis_url), settings)
     tree = CachedTree()
+    # Bigger polls share each transaction's fixed cost (commit, locks, lookups) among more admissions.
+    consumer_config.setdefault("max_poll_records", 2000)
     return BatchConsumerRunner(
         name=CONSUMER, db=db, settings=settings, handlers=make_handlers(db=db, store=store, tree=tree),
         apply_batch=lambda session, events: apply_batch(session, events, tree=tree),
