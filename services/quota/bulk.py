@@ -1,12 +1,14 @@
 """Many rows in one statement, fast on both databases.
 
-PostgreSQL: `INSERT ... SELECT * FROM unnest(<one array per column>)`: one statement, one
-parameter per column, whatever the number of rows (an executemany costs a round trip per row, and
-a multi-VALUES statement costs psycopg a parse of thousands of placeholders).
+PostgreSQL: `INSERT ... SELECT ... FROM json_to_recordset(:rows)`: one statement and one JSON
+parameter whatever the number of rows (an executemany costs a round trip per row, a multi-VALUES
+statement costs psycopg a parse of thousands of placeholders, and arrays cost it a Python loop
+per element; json.dumps runs in C).
 SQLite: the driver's executemany, a C loop in the same process.
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import Table, text
@@ -41,9 +43,9 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
             return session.execute(stmt.returning(*[table.c[c] for c in returning]), rows).all()
         session.execute(stmt, rows)
         return []
-    arrays = ", ".join(f"CAST(:a{i} AS {table.c[c].type.compile(dialect)}[])" for i, c in enumerate(columns))
+    types = ", ".join(f"{quote(c)} {_pg_type(table, c, dialect)}" for c in columns)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"SELECT * FROM unnest({arrays})")
+           f"SELECT {', '.join(quote(c) for c in columns)} FROM json_to_recordset(CAST(:rows AS json)) AS x({types})")
     if conflict:
         sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + EXCLUDED.{quote(c)}" for c in add)
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {sets}"
@@ -51,9 +53,20 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}) DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
-    params = {f"a{i}": [row[c] for row in rows] for i, c in enumerate(columns)}
-    result = session.execute(text(sql), params)
+    result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json, ensure_ascii=False)})
     return result.all() if returning else []
+
+
+def _pg_type(table: Table, column: str, dialect) -> str:
+    return table.c[column].type.compile(dialect)
+
+
+def _json(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's text form
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
 def _sqlite(value):

@@ -19,8 +19,7 @@ from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from shared.consumer import PoisonEvent
-from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED
-from shared.outbox import record_event
+from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event
 
 from .models import (ATTRIBUTES, Admission, CountedTerm, Milestone, Organization,
                      ProgressCounter, Quota, TreeVersion, outbox)
@@ -251,6 +250,7 @@ def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> N
     orgs = {o.code: o for o in session.execute(select(Organization).where(Organization.code.in_(codes))).scalars()}
     assigners = dict(((org, period), assigner) for org, period, assigner in session.execute(
         select(Quota.org_code, Quota.period, Quota.assigner_org_code).where(Quota.org_code.in_(codes))))
+    events = []
     for row in rows:
         org_code, period, kind = row["org_code"], row["period"], row["kind"]
         if (org_code, period, kind) not in inserted:
@@ -262,11 +262,13 @@ def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> N
                 "admitted": row["admitted"], "percent": percent_of_plan(row["admitted"], row["target"]),
                 "reached_on": row["reached_on"]}
         if kind in ("50", "75"):
-            record_event(session, outbox=outbox, event_type=QUOTA_MILESTONE_REACHED, source=SOURCE,
-                         subject=org_code, data={**data, "milestone": int(kind)})
+            events.append((QUOTA_MILESTONE_REACHED, {**data, "milestone": int(kind)}))
         else:
-            record_event(session, outbox=outbox, event_type=QUOTA_MET if kind == "met" else QUOTA_EXCEEDED,
-                         source=SOURCE, subject=org_code, data=data)
+            events.append((QUOTA_MET if kind == "met" else QUOTA_EXCEEDED, data))
+    # The outbox rows exactly as shared.outbox.record_event writes them, in one statement.
+    built = [(t, build_event(t, data, source=SOURCE, subject=data["org_code"])) for t, data in events]
+    insert_many(session, outbox, [{"event_id": e.id, "event_type": e.type, "topic": t.topic, "key": e.key,
+                                   "value": e.to_kafka_value()} for t, e in built])
 
 
 def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> None:
