@@ -46,16 +46,23 @@ def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, eve
 
     with db.sessions() as session:
         notices = session.scalars(select(Notification).where(Notification.source_event_id == event_id)).all()
-    schema = NotificationSchema()
-    for notice in notices:
-        if notice.channel != "inbox":
-            continue
-        first_time = redis_client.set(settings.redis_key("inbox-announced", str(notice.id)), "1",
-                                      nx=True, ex=ANNOUNCED_TTL_S)
-        if first_time:
-            redis_client.publish(inbox_channel(settings, notice.recipient_org_code),
-                                 json.dumps(schema.dump(notice), ensure_ascii=False))
-    if any(n.channel != "inbox" and n.status == "pending" for n in notices):
+    inbox = [n for n in notices if n.channel == "inbox"]
+    if inbox:
+        # Two round trips whatever the number: mark each notice announced (first time only), then
+        # publish the ones this call marked.
+        marks = redis_client.pipeline(transaction=False)
+        for notice in inbox:
+            marks.set(settings.redis_key("inbox-announced", str(notice.id)), "1", nx=True, ex=ANNOUNCED_TTL_S)
+        schema = NotificationSchema()
+        publish = redis_client.pipeline(transaction=False)
+        for notice, first_time in zip(inbox, marks.execute()):
+            if first_time:
+                publish.publish(inbox_channel(settings, notice.recipient_org_code),
+                                json.dumps(schema.dump(notice), ensure_ascii=False))
+        if any(n.channel != "inbox" and n.status == "pending" for n in notices):
+            publish.publish(wake_channel(settings), "1")
+        publish.execute()
+    elif any(n.status == "pending" for n in notices):
         wake_deliverer(redis_client, settings)
 
 

@@ -4,7 +4,7 @@ always reaches), in which words, exactly once.
 Runs inside the consumer's transaction (`apply`), so a notice is recorded together with the
 event being marked processed. On top of that, the UNIQUE (recipient, org_code, kind, occurrence)
 constraint turns a second notice for the same thing, even from a re-published event with a new id,
-into nothing (INSERT ... ON CONFLICT DO NOTHING).
+into nothing (one INSERT ... ON CONFLICT DO NOTHING of all the event's notices).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.contracts import Event
@@ -21,6 +20,7 @@ from shared.contracts import Event
 from . import texts, tree
 from .models import Notification, Subscription
 from .settings import DeliverySettings
+from .sql import insert_or_ignore
 
 DEFAULT_LANGUAGE = "vi"
 
@@ -31,9 +31,9 @@ def utcnow() -> datetime:
 
 def matching_subscriptions(session: Session, *, org_code: str, kind: str) -> list[Subscription]:
     """Live subscriptions to `kind` on `org_code` itself, or on an organisation above it with subtree."""
-    chain = tree.ancestors(session, org_code)
     candidates = session.scalars(select(Subscription).where(
-        Subscription.deleted_at.is_(None), Subscription.org_code.in_(chain)).order_by(Subscription.id)).all()
+        Subscription.deleted_at.is_(None), Subscription.org_code.in_(tree.ancestors_query(org_code, ordered=False)))
+        .order_by(Subscription.id)).all()
     return [s for s in candidates if kind in s.events and (s.org_code == org_code or s.include_subtree)]
 
 
@@ -51,14 +51,14 @@ def record_quota_notices(session: Session, *, kind: str, event: Event, data: dic
                "reached_on": data["reached_on"], "milestone": data.get("milestone")}
     about = dict(org_code=org_code, org_name=data["org_name"], kind=kind, period=data["period"],
                  occurrence=occurrence, context=context, event=event, delivery=delivery)
-    created = _notify_subscribers(session, **about)
+    rows = _for_subscribers(session, **about)
     if kind == "quota_met":
         # Without any subscription, a met quota still reaches the inboxes of the organisation
         # and of the one that assigned the quota.
         for inbox_org in dict.fromkeys(c for c in (org_code, data["assigner_org_code"]) if c):
-            created += _insert(session, recipient=f"inbox:{inbox_org}", subscription=None, channel="inbox",
-                               recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about)
-    return created
+            rows.append(_row(recipient=f"inbox:{inbox_org}", subscription=None, channel="inbox",
+                             recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about))
+    return insert_or_ignore(session, Notification, _distinct(rows))
 
 
 def record_reminder_notices(session: Session, *, event: Event, data: dict[str, Any],
@@ -68,26 +68,34 @@ def record_reminder_notices(session: Session, *, event: Event, data: dict[str, A
     org_name = org.name if org is not None else data["org_code"]
     context = {"org_code": data["org_code"], "org_name": org_name, "candidate_id": data["candidate_id"],
                "due_date": data["due_date"], "period": None}
-    return _notify_subscribers(session, org_code=data["org_code"], org_name=org_name, kind=data["kind"],
-                               period=None, occurrence=data["reminder_id"], context=context, event=event,
-                               delivery=delivery)
+    rows = _for_subscribers(session, org_code=data["org_code"], org_name=org_name, kind=data["kind"],
+                            period=None, occurrence=data["reminder_id"], context=context, event=event,
+                            delivery=delivery)
+    return insert_or_ignore(session, Notification, _distinct(rows))
 
 
-def _notify_subscribers(session: Session, *, org_code: str, kind: str, **about) -> int:
-    created = 0
+def _for_subscribers(session: Session, *, org_code: str, kind: str, **about) -> list[dict]:
+    rows = []
     for sub in matching_subscriptions(session, org_code=org_code, kind=kind):
         # Every inbox subscription of one organisation shares that organisation's inbox.
         recipient = f"inbox:{sub.org_code}" if sub.channel == "inbox" else f"subscription:{sub.id}"
-        created += _insert(session, recipient=recipient, subscription=sub, channel=sub.channel,
-                           recipient_org_code=sub.org_code, language=sub.language, org_code=org_code,
-                           kind=kind, **about)
-    return created
+        rows.append(_row(recipient=recipient, subscription=sub, channel=sub.channel,
+                         recipient_org_code=sub.org_code, language=sub.language, org_code=org_code,
+                         kind=kind, **about))
+    return rows
 
 
-def _insert(session: Session, *, recipient: str, subscription: Subscription | None, channel: str,
-            recipient_org_code: str, language: str, org_code: str, org_name: str, kind: str,
-            period: str | None, occurrence: str, context: dict[str, Any], event: Event,
-            delivery: DeliverySettings) -> int:
+def _distinct(rows: list[dict]) -> list[dict]:
+    """One row per recipient (the first: an inbox subscription's language wins over the default)."""
+    first: dict[str, dict] = {}
+    for row in rows:
+        first.setdefault(row["recipient"], row)
+    return list(first.values())
+
+
+def _row(*, recipient: str, subscription: Subscription | None, channel: str, recipient_org_code: str,
+         language: str, org_code: str, org_name: str, kind: str, period: str | None, occurrence: str,
+         context: dict[str, Any], event: Event, delivery: DeliverySettings) -> dict:
     now = utcnow()
     text = texts.render(kind, language=language, context=context, template_dirs=delivery.template_dirs)
     delivery_id = str(uuid.uuid4())
@@ -98,13 +106,10 @@ def _insert(session: Session, *, recipient: str, subscription: Subscription | No
                                                  "data": event.data},
     }
     sent_now = channel == "inbox"  # an inbox notice is delivered by being recorded
-    values = dict(
+    return dict(
         delivery_id=delivery_id, recipient=recipient, subscription_id=subscription.id if subscription else None,
         channel=channel, recipient_org_code=recipient_org_code, org_code=org_code, org_name=org_name, kind=kind,
         period=period, occurrence=occurrence, language=language, text=text, payload=payload,
         source_event_id=event.id, status="delivered" if sent_now else "pending", attempts=0, round_attempts=0,
         next_attempt_at=None if sent_now else now, created_at=now, delivered_at=now if sent_now else None,
     )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(insert(Notification).values(**values).on_conflict_do_nothing())
-    return result.rowcount or 0

@@ -3,10 +3,11 @@ It answers "is this organisation known?", "which organisations are above it?" (f
 subscriptions) and "is it inside the caller's scope?"."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from .models import Organization
+from .sql import insert_or_ignore
 
 MAX_DEPTH = 32  # guards against a cycle in a corrupted tree
 
@@ -15,6 +16,10 @@ def upsert(session: Session, *, code: str, name: str, type: str, parent_code: st
            overwrite: bool = True) -> None:
     """Create or update one organisation. `overwrite=False` only fills in an unknown one (used with
     the figures a quota event carries, which must not undo a later tree change)."""
+    if not overwrite:
+        insert_or_ignore(session, Organization, [dict(code=code, name=name, type=type, parent_code=parent_code,
+                                                      active=True)])
+        return
     org = session.get(Organization, code)
     if org is None:
         session.add(Organization(code=code, name=name, type=type, parent_code=parent_code, active=True))
@@ -48,13 +53,20 @@ def is_active(session: Session, code: str) -> bool:
     return org is not None and org.active
 
 
+def ancestors_query(code: str, *, ordered: bool = True):
+    """A SELECT of `code` and every organisation above it, nearest first (one recursive query)."""
+    up = select(Organization.code, Organization.parent_code, literal(0).label("depth")).where(
+        Organization.code == code).cte("up", recursive=True)
+    up = up.union_all(select(Organization.code, Organization.parent_code, up.c.depth + 1).where(
+        Organization.code == up.c.parent_code, up.c.depth < MAX_DEPTH))
+    query = select(up.c.code)
+    return query.order_by(up.c.depth) if ordered else query
+
+
 def ancestors(session: Session, code: str) -> list[str]:
     """`code` and every organisation above it, nearest first."""
-    chain, current = [], code
-    while current and current not in chain and len(chain) < MAX_DEPTH:
-        chain.append(current)
-        current = session.execute(select(Organization.parent_code).where(Organization.code == current)).scalar()
-    return chain
+    chain = list(session.scalars(ancestors_query(code)))
+    return list(dict.fromkeys(chain)) or [code]  # dict: a corrupted cycle repeats codes
 
 
 def is_within(session: Session, code: str, ancestor: str) -> bool:
