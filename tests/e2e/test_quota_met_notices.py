@@ -99,9 +99,9 @@ def consumers_caught_up(system: System) -> bool:
     admin = KafkaAdminClient(bootstrap_servers="127.0.0.1:9092")
     probe = KafkaConsumer(bootstrap_servers="127.0.0.1:9092")
     try:
-        groups = [g[0] for g in admin.list_groups() if g[0].startswith(system.namespace + ".")]
+        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(system.namespace + ".")]
         for group in groups:
-            committed = admin.list_group_offsets(group)
+            committed = admin.list_group_offsets(group)[group]
             ends = probe.end_offsets(list(committed))
             if any(meta.offset < ends[tp] for tp, meta in committed.items()):
                 return False
