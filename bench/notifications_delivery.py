@@ -163,6 +163,11 @@ def main() -> None:
         duplicates = sum(len(v) - 1 for v in receiver.arrivals.values())
         with db.sessions() as session:
             inbox = session.scalar(select(func.count()).select_from(Notification).where(Notification.channel == "inbox"))
+            stages = session.execute(select(Notification.org_code, Notification.created_at, Notification.delivered_at)
+                                     .where(Notification.channel == "webhook", Notification.org_code.in_(wards))).all()
+        # Where the time goes: publish → notice recorded (consumer), recorded → webhook answered (deliverer).
+        recorded = [(_ts(c) - sent_at[o]) * 1000 for o, c, _ in stages]
+        sending = [(_ts(d) - _ts(c)) * 1000 for _, c, d in stages if d is not None]
         db.dispose()
         print(f"notifications delivery bench ({args.db}, {args.events} quota.met at {args.rate:g}/s, "
               f"consume + deliver as processes)")
@@ -171,7 +176,17 @@ def main() -> None:
         if latencies:
             print(f"  publish → webhook latency ms: p50 {statistics.median(latencies):.1f}  "
                   f"p90 {percentile(latencies, 90):.1f}  p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}")
+            print(f"  of which publish → recorded p50 {statistics.median(recorded):.1f} ms, "
+                  f"recorded → delivered p50 {statistics.median(sending):.1f} ms")
+            tenth = max(len(latencies) // 10, 1)
+            print("  p50 by tenth of the run (send order): " + " ".join(
+                f"{statistics.median(latencies[i:i + tenth]):.0f}" for i in range(0, len(latencies), tenth)))
             print(f"  throughput: {len(latencies) / (finished - started):.0f} notices/s over {finished - started:.1f}s")
+
+
+def _ts(value) -> float:
+    from datetime import timezone
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def payload(code: str, period: str) -> dict:
