@@ -97,6 +97,7 @@ class NotificationDetail(NotificationSchema):
 
 class NotificationQuery(Schema):
     org = fields.String(load_default=None, validate=ORG_CODE, metadata={"description": "the organisation notified or notified about"})
+    org_code = fields.String(load_default=None, validate=ORG_CODE, metadata={"description": "the same as org"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))

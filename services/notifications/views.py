@@ -104,10 +104,11 @@ def delete_subscription(subscription_id: int):
 def list_notifications(query):
     """Notices received within the caller's scope, newest first (filters: org, kind, status, channel)."""
     principal = require_role("viewer")
+    org = query["org"] or query["org_code"]
     with _db().sessions() as session:
-        if query["org"]:
-            _scope(session, query["org"], "viewer")
-        return inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=query["org"],
+        if org:
+            _scope(session, org, "viewer")
+        return inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=org,
                                         kind=query["kind"], status=query["status"], channel=query["channel"],
                                         subscription_id=query["subscription_id"], limit=query["limit"],
                                         offset=query["offset"])

@@ -102,6 +102,7 @@ def test_inbox_and_notifications_lists(client, db, runner, token):
     about_quangcat = client.get("/api/v1/notifications?org=QUANGCAT&kind=quota_met&status=delivered",
                                 headers=token()).json
     assert {n["org_code"] for n in about_quangcat} == {"QUANGCAT"} and len(about_quangcat) == 2
+    assert client.get("/api/v1/notifications?org_code=QUANGCAT", headers=token()).json == about_quangcat
     bad = client.get("/api/v1/notifications?status=lost", headers=token())
     assert bad.status_code == 422 and "query.status" in bad.json["errors"]
 
