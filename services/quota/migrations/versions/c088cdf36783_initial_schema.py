@@ -3,6 +3,8 @@
 Revision ID: c088cdf36783
 Revises: 
 Create Date: 2026-11-22 19:48:35.662040
+
+Generated against PostgreSQL; now() written as CURRENT_TIMESTAMP, which SQLite also knows.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -59,7 +61,7 @@ def upgrade() -> None:
     sa.Column('founded_on', sa.Date(), nullable=False),
     sa.Column('ended_on', sa.Date(), nullable=True),
     sa.Column('merged_into', sa.String(length=64), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
     with op.batch_alter_table('organizations', schema=None) as batch_op:
@@ -72,7 +74,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('value', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -88,7 +90,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('partition', sa.Integer(), nullable=False),
     sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('consumer', 'event_id')
     )
     op.create_table('progress_counters',
@@ -110,7 +112,7 @@ def upgrade() -> None:
     sa.Column('target', sa.Integer(), nullable=False),
     sa.Column('composition', sa.Text(), nullable=False),
     sa.Column('changed_by', sa.String(length=200), nullable=True),
-    sa.Column('changed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('quota_changes', schema=None) as batch_op:
@@ -153,7 +155,7 @@ def upgrade() -> None:
     sa.Column('target', sa.Integer(), nullable=False),
     sa.Column('composition', sa.Text(), nullable=False),
     sa.Column('assigner_org_code', sa.String(length=64), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.ForeignKeyConstraint(['org_code'], ['organizations.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('org_code', 'period', name='uq_quotas_org_period')
