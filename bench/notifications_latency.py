@@ -5,10 +5,13 @@ Redis and PostgreSQL), builds a ward with N cells each with a 2024 quota of 1, s
 webhook receiver to the ward's subtree, brings N candidates to the eve of admission, then admits
 them one by one through the candidate API. Each admission meets its cell's quota, so each gives one
 "quota met" webhook; its latency is receipt time minus the moment the admission request was sent.
+Two phases: N admissions paced at --rate a second (the latency a committee sees; the national
+average is far below one a second), then --burst admissions sent back to back by one client (how
+latency grows when admissions arrive faster than the slowest consumer drains them).
 The path measured: candidate API → outbox → relay → Kafka → quota consumer (ledger, Redis) →
 outbox → relay → Kafka → notification consumer → delivery worker → webhook.
 
-    python -m bench.notifications_latency [--admissions 1000]
+    python -m bench.notifications_latency [--admissions 1000] [--rate 10] [--burst 300]
 """
 from __future__ import annotations
 
@@ -35,8 +38,10 @@ def _percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--admissions", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=10.0, help="paced admissions per second")
+    parser.add_argument("--burst", type=int, default=300, help="admissions sent back to back afterwards")
     args = parser.parse_args()
-    n = args.admissions
+    n = args.admissions + args.burst
     receiver = WebhookReceiver()
     http = requests.Session()
     with System(log_dir=Path(tempfile.mkdtemp(prefix="bench-latency-")), web_workers=2) as system:
@@ -90,25 +95,37 @@ def main() -> None:
             ids = list(pool.map(prepare, range(n)))
         print(f"setup: {n} cells with quotas and {n} candidates at 'proposed' in {time.monotonic() - started:.0f}s")
 
-        sent_at: dict[str, float] = {}
-        request_ms: list[float] = []
-        for i, cid in enumerate(ids):
-            sent_at[cells[i]] = time.time()
-            t0 = time.perf_counter()
-            call("candidates", "POST", f"/candidates/{cid}/transitions", json={
-                "to": "admitted", "date": "2024-03-01", "decision_number": f"{i}-QĐ/ĐU", "deciding_org_code": WARD})
-            request_ms.append((time.perf_counter() - t0) * 1000)
-        deadline = time.monotonic() + 300
-        while len(receiver.received) < n and time.monotonic() < deadline:
-            time.sleep(0.2)
-        latencies = [(r.at - sent_at[r.json()["org_code"]]) * 1000 for r in receiver.received
-                     if r.json()["org_code"] in sent_at]
+        def admit_all(indexes, interval_s: float) -> tuple[list[float], list[float]]:
+            sent_at: dict[str, float] = {}
+            request_ms: list[float] = []
+            start = time.monotonic()
+            for k, i in enumerate(indexes):
+                if interval_s:
+                    time.sleep(max(0.0, start + k * interval_s - time.monotonic()))
+                sent_at[cells[i]] = time.time()
+                t0 = time.perf_counter()
+                call("candidates", "POST", f"/candidates/{ids[i]}/transitions", json={
+                    "to": "admitted", "date": "2024-03-01", "decision_number": f"{i}-QĐ/ĐU",
+                    "deciding_org_code": WARD})
+                request_ms.append((time.perf_counter() - t0) * 1000)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and sum(r.json()["org_code"] in sent_at for r in receiver.received) < len(indexes):
+                time.sleep(0.2)
+            latencies = [(r.at - sent_at[r.json()["org_code"]]) * 1000 for r in receiver.received
+                         if r.json()["org_code"] in sent_at]
+            return latencies, request_ms
+
+        phases = [(f"paced, {args.rate:g}/s", range(args.admissions), 1 / args.rate if args.rate else 0.0),
+                  ("burst, back to back", range(args.admissions, n), 0.0)]
+        results = [(name, len(idx), *admit_all(idx, interval)) for name, idx, interval in phases if len(idx)]
     receiver.close()
-    print(f"admissions: {n}, webhooks received: {len(receiver.received)} (expected {n})")
-    print(f"admission request → webhook receipt: p50 {_percentile(latencies, 0.5):.0f} ms, "
-          f"p99 {_percentile(latencies, 0.99):.0f} ms, max {max(latencies):.0f} ms, "
-          f"mean {statistics.mean(latencies):.0f} ms")
-    print(f"admission request alone: p50 {_percentile(request_ms, 0.5):.0f} ms, p99 {_percentile(request_ms, 0.99):.0f} ms")
+    print(f"webhooks received: {len(receiver.received)} (expected {n}: one per admission)")
+    for name, count, latencies, request_ms in results:
+        print(f"[{name}] {count} admissions, {len(latencies)} webhooks: admission request → webhook receipt "
+              f"p50 {_percentile(latencies, 0.5):.0f} ms, p99 {_percentile(latencies, 0.99):.0f} ms, "
+              f"max {max(latencies):.0f} ms, mean {statistics.mean(latencies):.0f} ms; "
+              f"the admission request alone p50 {_percentile(request_ms, 0.5):.0f} ms, "
+              f"p99 {_percentile(request_ms, 0.99):.0f} ms")
 
 
 if __name__ == "__main__":
