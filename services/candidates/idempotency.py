@@ -62,14 +62,20 @@ def run(db: Database, *, key: str | None, principal: str, endpoint: str, fingerp
                                               "Khóa đã dùng cho một yêu cầu khác. / The key was already used "
                                               "for a different request."]})
                         return stored.status, stored.response, True
+                    # Claim the key before acting: a twin request sent at the same moment waits on
+                    # this row's primary key until we commit, then replays our answer.
+                    claim = IdempotencyKey(principal=principal, key=key, endpoint=endpoint,
+                                           request_hash=fingerprint, status=0, response={})
+                    session.add(claim)
+                    session.flush()
                 status, body = action(session)
                 if key is not None:
-                    session.add(IdempotencyKey(principal=principal, key=key, endpoint=endpoint,
-                                               request_hash=fingerprint, status=status, response=body))
+                    claim.status, claim.response = status, body
                     session.flush()
                 return status, body, False
         except IntegrityError:
-            # The same key arrived twice at once: the other request won; its stored answer is read on retry.
+            # The same key arrived twice at once: the other request claimed it first and has committed
+            # by now; its stored answer is read on retry.
             if key is None or attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_LISTED, Event
@@ -167,7 +168,12 @@ def import_candidates(session: Session, *, filename: str, content: bytes, record
     if not candidates:
         raise Problem(422, "Import refused", "the file has no data rows",
                       errors={"file": ["Tệp không có dòng dữ liệu. / The file has no data rows."]})
-    _insert_all(session, candidates)
+    try:
+        _insert_all(session, candidates)
+    except IntegrityError as exc:  # a concurrent request listed one of these people meanwhile
+        raise Problem(409, "Import refused", "a person of the file was listed meanwhile; nothing was imported",
+                      errors={"file": ["Có người vừa được lập danh sách; hãy gửi lại. / Someone was listed "
+                                       "meanwhile; send the file again."]}) from exc
     return [c["id"] for c in candidates]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint,
-                        func)
+                        func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntId, messaging_tables
@@ -53,10 +53,16 @@ class CellStrength(Base):
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+OPEN_RECORD = "stage NOT IN ('withdrawn', 'rejected', 'removed')"
+
+
 class Candidate(Base):
     __tablename__ = "candidates"
     __table_args__ = (
         Index("ix_candidates_org_stage", "org_code", "stage"),
+        # One open record per person: a closed candidate (withdrawn, rejected, removed) may be listed again.
+        Index("uq_candidates_open_national_id", "national_id", unique=True,
+              postgresql_where=text(OPEN_RECORD), sqlite_where=text(OPEN_RECORD)),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

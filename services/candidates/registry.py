@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from unidecode import unidecode
 
@@ -162,16 +163,24 @@ def add_listed(session: Session, candidate: Candidate) -> None:
     """Write a new candidate, its first history line and candidate.listed (same transaction)."""
     existing = open_candidate_with_national_id(session, candidate.national_id)
     if existing:
-        raise Problem(409, "Candidate already listed", "a candidate with this national ID is already in the "
-                      "pipeline", errors={"national_id": [f"Đã có trong danh sách (id {existing}). / Already "
-                                                          f"listed (id {existing})."]})
+        raise _already_listed(existing)
     session.add(candidate)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # listed by a concurrent request since the check above
+        raise _already_listed("?") from exc
     session.add(Transition(candidate_id=candidate.id, kind="listing", from_stage=None, to_stage="source",
                            date=candidate.listed_on, org_code=candidate.org_code, evidence={}, warnings=[],
                            recorded_by=candidate.created_by))
     record_event(session, outbox=outbox, event_type=CANDIDATE_LISTED, source=EVENT_SOURCE, subject=candidate.id,
                  data={"candidate_id": candidate.id, "org_code": candidate.org_code,
                        "listed_on": candidate.listed_on})
+
+
+def _already_listed(existing: str) -> Problem:
+    return Problem(409, "Candidate already listed", "a candidate with this national ID is already in the pipeline",
+                   errors={"national_id": [f"Đã có trong danh sách (id {existing}). / Already listed "
+                                           f"(id {existing})."]})
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -3,11 +3,15 @@
 from collections import namedtuple
 from datetime import date
 
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from shared.contracts import ORGANIZATION_CREATED, build_event
 from shared.db import Database
 from shared.migrations import upgrade
 from services.candidates.app import create_app
-from services.candidates.models import Base
+from services.candidates.models import Base, Candidate
 from services.candidates.worker import tree_consumer
 from tests.candidates.factories import TREE, auth, create, walk
 
@@ -30,4 +34,14 @@ def test_the_migrated_schema_takes_events_and_requests(make_settings):
     walk(client, cid, "admitted")
     detail = client.get(f"/api/v1/candidates/{cid}", headers=auth()).json
     assert detail["stage"] == "admitted" and all(t["recorded_at"] for t in detail["history"]["transitions"])
+
+    # The partial unique index came with the migration: one OPEN record per national ID.
+    with db.transaction() as s:
+        row = dict(s.execute(select(Candidate.__table__).where(Candidate.id == cid)).mappings().one())
+    row.pop("created_at")
+    with pytest.raises(IntegrityError):
+        with db.transaction() as s:
+            s.execute(Candidate.__table__.insert(), [dict(row, id="copy-1", stage="source")])
+    with db.transaction() as s:
+        s.execute(Candidate.__table__.insert(), [dict(row, id="copy-2", stage="withdrawn")])
     db.dispose()

@@ -185,3 +185,56 @@ def test_organization_and_reported_strength(client):
     ok = client.put("/api/v1/organizations/P-DONG-SON-CB1/official-members", json={"official_members": 7},
                     headers=auth())
     assert ok.status_code == 200 and ok.json["official_members"] == 7
+
+
+def test_the_same_key_sent_twice_at_once_writes_once(app, db):
+    import threading
+
+    body = candidate_body()
+    headers = auth(**{"Idempotency-Key": "cung-luc"})
+    barrier, answers = threading.Barrier(4), []
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.post("/api/v1/candidates", json=body, headers=headers))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.json["id"] for a in answers}) == 1
+    assert count(db, Candidate) == 1 and count(db, outbox) == 1
+
+
+def test_one_open_record_per_person_even_at_once(app, db):
+    import threading
+
+    body = candidate_body()
+    barrier, answers = threading.Barrier(4), []
+
+    def send(n):
+        client = app.test_client()
+        barrier.wait()
+        # Different keys (or none): four separate requests for the same person.
+        headers = auth(**({"Idempotency-Key": f"k-{n}"} if n % 2 else {}))
+        answers.append(client.post("/api/v1/candidates", json=body, headers=headers).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [201, 409, 409, 409]
+    assert count(db, Candidate) == 1
+
+
+def test_a_closed_candidate_may_be_listed_again(client, db):
+    body = candidate_body()
+    first = client.post("/api/v1/candidates", json=body, headers=auth()).json["id"]
+    assert client.post(f"/api/v1/candidates/{first}/transitions", json={"to": "withdrawn", "date": "2022-02-01"},
+                       headers=auth()).status_code == 201
+    again = client.post("/api/v1/candidates", json=dict(body, listed_on="2023-01-05"), headers=auth())
+    assert again.status_code == 201 and again.json["id"] != first
