@@ -18,8 +18,9 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a failing statement's values (names, national IDs) never reach logs or errors.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -35,7 +36,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:

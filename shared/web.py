@@ -8,6 +8,7 @@ from typing import Callable
 
 from flask import Flask, g, request
 from flask_smorest import Api, Blueprint
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from .config import DEV_JWT_SECRET, Settings
@@ -67,7 +68,13 @@ def create_app(*, settings: Settings, title: str, description: str,
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return api.handle_http_exception(exc)
-        log.exception("unhandled error", extra={"path": request.path})
+        if isinstance(exc, DBAPIError):
+            # The driver's message may quote a row (PostgreSQL's DETAIL): log what failed, not the data.
+            log.error("database error", extra={"path": request.path, "error": type(exc.orig).__name__,
+                                               "sqlstate": getattr(exc.orig, "sqlstate", None),
+                                               "statement": (exc.statement or "")[:500]})
+        else:
+            log.exception("unhandled error", extra={"path": request.path})
         return problem_response(500, "Internal Server Error", "an unexpected error occurred; it was logged")
 
     @app.before_request

@@ -88,3 +88,21 @@ def test_every_service_serves_its_spec_and_health(service, tmp_path):
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
     assert client.get("/openapi.json").json["info"]["title"].startswith("chitieu")
+
+
+def test_a_database_error_is_logged_without_the_row(caplog):
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    app = make_app()
+
+    @app.route("/dup")
+    def dup():
+        raise IntegrityError("INSERT INTO candidates (national_id) VALUES (?)", ["038202000001"],
+                             sqlite3.IntegrityError("DETAIL: Key (national_id)=(038202000001) already exists"))
+
+    resp = app.test_client().get("/dup")
+    assert resp.status_code == 500
+    assert "038202000001" not in caplog.text and "038202000001" not in resp.get_data(as_text=True)
+    assert "database error" in caplog.text
