@@ -1,6 +1,8 @@
 """The events the notifications service consumes, one thin handler each (consumer group "notifications")."""
 from __future__ import annotations
 
+from sqlalchemy import event as sqlalchemy_event
+
 from shared.config import Settings
 from shared.consumer import ConsumerRunner, Handler
 from shared.contracts import (CANDIDATE_REMINDER_DUE, ORGANIZATION_CREATED, ORGANIZATION_DISSOLVED,
@@ -31,16 +33,27 @@ def tree_handlers() -> list[Handler]:
 
 
 def notice_handlers(*, db: Database, settings: Settings, delivery: DeliverySettings) -> list[Handler]:
+    # The notices an event created, handed from `apply` to `announce` once their transaction has
+    # committed (so an announcement never names a notice that was rolled back). A redelivery, or
+    # an announcement retried after a Redis error, finds nothing here and reads them back instead.
+    committed: dict[str, list] = {}
+
+    def recorded(session, event, created) -> None:
+        sqlalchemy_event.listen(session, "after_commit", lambda _s: committed.__setitem__(event.id, created),
+                                once=True)
+
     def announce(event, _data):
         # After the commit: live inbox streams and an immediate send (idempotent on redelivery).
-        live.announce(db=db, redis_client=get_redis(settings.redis_url), settings=settings, event_id=event.id)
+        live.announce(db=db, redis_client=get_redis(settings.redis_url), settings=settings, event_id=event.id,
+                      notices=committed.pop(event.id, None))
 
     def quota_handler(kind: str):
-        return lambda s, e, d: notices.record_quota_notices(s, kind=kind, event=e, data=d, delivery=delivery)
+        return lambda s, e, d: recorded(s, e, notices.record_quota_notices(s, kind=kind, event=e, data=d,
+                                                                           delivery=delivery))
 
     handlers = [Handler(t, quota_handler(kind), announce) for t, kind in QUOTA_EVENT_KINDS.items()]
-    handlers.append(Handler(CANDIDATE_REMINDER_DUE, lambda s, e, d: notices.record_reminder_notices(
-        s, event=e, data=d, delivery=delivery), announce))
+    handlers.append(Handler(CANDIDATE_REMINDER_DUE, lambda s, e, d: recorded(s, e, notices.record_reminder_notices(
+        s, event=e, data=d, delivery=delivery)), announce))
     return handlers
 
 

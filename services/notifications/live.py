@@ -39,31 +39,46 @@ def wake_deliverer(redis_client: redis.Redis, settings: Settings) -> None:
         log.warning("could not wake the delivery worker; it will find the notice at its next poll")
 
 
-def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, event_id: str) -> None:
+def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, event_id: str,
+             notices: list[Notification] | None = None) -> None:
     """After the commit of an event's notices: push its inbox notices to live streams (once each,
-    however often the event is redelivered) and wake the delivery worker for the others."""
+    however often the event is redelivered) and wake the delivery worker for the others.
+    `notices`: the ones just committed, if known; otherwise they are read back by event id."""
     from .schemas import NotificationSchema  # the same shape as GET /inbox
 
-    with db.sessions() as session:
-        notices = session.scalars(select(Notification).where(Notification.source_event_id == event_id)).all()
+    if notices is None:
+        with db.sessions() as session:
+            notices = session.scalars(select(Notification).where(Notification.source_event_id == event_id)).all()
     inbox = [n for n in notices if n.channel == "inbox"]
-    if inbox:
-        # Two round trips whatever the number: mark each notice announced (first time only), then
-        # publish the ones this call marked.
-        marks = redis_client.pipeline(transaction=False)
-        for notice in inbox:
-            marks.set(settings.redis_key("inbox-announced", str(notice.id)), "1", nx=True, ex=ANNOUNCED_TTL_S)
-        schema = NotificationSchema()
-        publish = redis_client.pipeline(transaction=False)
-        for notice, first_time in zip(inbox, marks.execute()):
-            if first_time:
-                publish.publish(inbox_channel(settings, notice.recipient_org_code),
-                                json.dumps(schema.dump(notice), ensure_ascii=False))
-        if any(n.channel != "inbox" and n.status == "pending" for n in notices):
-            publish.publish(wake_channel(settings), "1")
-        publish.execute()
-    elif any(n.status == "pending" for n in notices):
-        wake_deliverer(redis_client, settings)
+    schema = NotificationSchema()
+    pipe = redis_client.pipeline(transaction=False)  # one round trip, whatever the number
+    for notice in inbox:
+        # Published only by the call that first marks the notice announced.
+        _ANNOUNCE_ONCE(keys=[settings.redis_key("inbox-announced", str(notice.id)),
+                             inbox_channel(settings, notice.recipient_org_code)],
+                       args=[json.dumps(schema.dump(notice), ensure_ascii=False), ANNOUNCED_TTL_S], client=pipe)
+    if any(n.channel != "inbox" and n.status == "pending" for n in notices):
+        pipe.publish(wake_channel(settings), "1")
+    if len(pipe):
+        pipe.execute()
+
+
+class _AnnounceOnce:
+    """SET the mark NX and, only if it was not there, PUBLISH: atomic, in one Lua call."""
+
+    SOURCE = """
+    if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+        return redis.call('PUBLISH', KEYS[2], ARGV[1])
+    end
+    return -1
+    """
+
+    def __call__(self, *, keys, args, client):
+        # Registered per client (scripts are cached by the server under their SHA).
+        return client.register_script(self.SOURCE)(keys=keys, args=args, client=client)
+
+
+_ANNOUNCE_ONCE = _AnnounceOnce()
 
 
 def sse(message_id: int | None, event: str, data: str) -> str:
@@ -88,14 +103,16 @@ def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings,
     pubsub.subscribe(inbox_channel(settings, org_code))
     sent, last_id = 0, after_id
     try:
-        yield ": chitieu inbox stream\nretry: 3000\n\n"
         with db.sessions() as session:
-            backlog = list_inbox(session, org_code=org_code, after_id=after_id, limit=1000, oldest_first=True)
-            for notice in backlog:
-                yield sse(notice.id, "notification", json.dumps(schema.dump(notice), ensure_ascii=False))
-                last_id, sent = notice.id, sent + 1
-                if limit is not None and sent >= limit:
-                    return
+            backlog = [(n.id, json.dumps(schema.dump(n), ensure_ascii=False)) for n in list_inbox(
+                session, org_code=org_code, after_id=after_id, limit=1000, oldest_first=True)]
+        # The opening comment comes once subscribed and the backlog read: from then on, news is live.
+        yield ": chitieu inbox stream\nretry: 3000\n\n"
+        for notice_id, body in backlog:
+            yield sse(notice_id, "notification", body)
+            last_id, sent = notice_id, sent + 1
+            if limit is not None and sent >= limit:
+                return
         deadline = time.monotonic() + max_duration_s
         while time.monotonic() < deadline:
             message = pubsub.get_message(timeout=min(heartbeat_s, max(deadline - time.monotonic(), 0.01)))

@@ -38,13 +38,13 @@ def matching_subscriptions(session: Session, *, org_code: str, kind: str) -> lis
 
 
 def record_quota_notices(session: Session, *, kind: str, event: Event, data: dict[str, Any],
-                         delivery: DeliverySettings) -> int:
-    """Notices for quota.met / quota.exceeded / quota.milestone_reached; returns how many were new."""
+                         delivery: DeliverySettings) -> list[Notification]:
+    """Notices for quota.met / quota.exceeded / quota.milestone_reached; returns the new ones."""
     org_code = data["org_code"]
     # The event carries the organisation as the quota service knew it: enough to place an
     # organisation whose organization.created has not arrived yet (another topic).
-    tree.upsert(session, code=org_code, name=data["org_name"], type=data["org_type"],
-                parent_code=data["parent_code"], overwrite=False)
+    tree.ensure(session, code=org_code, name=data["org_name"], type=data["org_type"],
+                parent_code=data["parent_code"])
     occurrence = data["period"] + (f"@{data['milestone']}" if kind == "milestone_reached" else "")
     context = {"org_code": org_code, "org_name": data["org_name"], "period": data["period"],
                "admitted": data["admitted"], "target": data["target"], "percent": data["percent"],
@@ -58,11 +58,11 @@ def record_quota_notices(session: Session, *, kind: str, event: Event, data: dic
         for inbox_org in dict.fromkeys(c for c in (org_code, data["assigner_org_code"]) if c):
             rows.append(_row(recipient=f"inbox:{inbox_org}", subscription=None, channel="inbox",
                              recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about))
-    return insert_or_ignore(session, Notification, _distinct(rows))
+    return _insert(session, rows)
 
 
 def record_reminder_notices(session: Session, *, event: Event, data: dict[str, Any],
-                            delivery: DeliverySettings) -> int:
+                            delivery: DeliverySettings) -> list[Notification]:
     """Notices for candidate.reminder_due; the reminder's stable id is what is sent once."""
     org = tree.get(session, data["org_code"])
     org_name = org.name if org is not None else data["org_code"]
@@ -71,7 +71,7 @@ def record_reminder_notices(session: Session, *, event: Event, data: dict[str, A
     rows = _for_subscribers(session, org_code=data["org_code"], org_name=org_name, kind=data["kind"],
                             period=None, occurrence=data["reminder_id"], context=context, event=event,
                             delivery=delivery)
-    return insert_or_ignore(session, Notification, _distinct(rows))
+    return _insert(session, rows)
 
 
 def _for_subscribers(session: Session, *, org_code: str, kind: str, **about) -> list[dict]:
@@ -85,12 +85,17 @@ def _for_subscribers(session: Session, *, org_code: str, kind: str, **about) -> 
     return rows
 
 
-def _distinct(rows: list[dict]) -> list[dict]:
-    """One row per recipient (the first: an inbox subscription's language wins over the default)."""
-    first: dict[str, dict] = {}
+def _insert(session: Session, rows: list[dict]) -> list[Notification]:
+    """Insert the notices that are new (one statement); returns them as detached objects, for the
+    live announcement after the commit without reading them back."""
+    first: dict[str, dict] = {}  # one row per recipient: an inbox subscription's language wins
     for row in rows:
         first.setdefault(row["recipient"], row)
-    return list(first.values())
+    inserted = insert_or_ignore(session, Notification, list(first.values()),
+                                returning=(Notification.id, Notification.delivery_id))
+    ids = {delivery_id: id_ for id_, delivery_id in inserted}
+    return [Notification(id=ids[row["delivery_id"]], last_error=None, **row)
+            for row in first.values() if row["delivery_id"] in ids]
 
 
 def _row(*, recipient: str, subscription: Subscription | None, channel: str, recipient_org_code: str,

@@ -12,19 +12,31 @@ from .sql import insert_or_ignore
 MAX_DEPTH = 32  # guards against a cycle in a corrupted tree
 
 
-def upsert(session: Session, *, code: str, name: str, type: str, parent_code: str | None,
-           overwrite: bool = True) -> None:
-    """Create or update one organisation. `overwrite=False` only fills in an unknown one (used with
-    the figures a quota event carries, which must not undo a later tree change)."""
-    if not overwrite:
-        insert_or_ignore(session, Organization, [dict(code=code, name=name, type=type, parent_code=parent_code,
-                                                      active=True)])
+# Codes this process has seen in the database. Organisations are never deleted (a merged or
+# dissolved one is only made inactive), so a code once present stays present.
+_known_codes: set[str] = set()
+
+
+def ensure(session: Session, *, code: str, name: str, type: str, parent_code: str | None) -> None:
+    """Fill in an organisation not known yet, from the figures a quota event carries (they must not
+    undo a later tree change, so a known organisation is left as it is)."""
+    key = f"{session.get_bind().url}|{code}"
+    if key in _known_codes:
         return
+    inserted = insert_or_ignore(session, Organization, [dict(code=code, name=name, type=type,
+                                                             parent_code=parent_code, active=True)],
+                                returning=(Organization.code,))
+    if not inserted:  # it was there before this transaction: safe to remember
+        _known_codes.add(key)
+
+
+def upsert(session: Session, *, code: str, name: str, type: str, parent_code: str | None) -> None:
+    """Create or update one organisation (organization.created)."""
     org = session.get(Organization, code)
     if org is None:
         session.add(Organization(code=code, name=name, type=type, parent_code=parent_code, active=True))
         session.flush()
-    elif overwrite:
+    else:
         org.name, org.type, org.parent_code, org.active = name, type, parent_code, True
 
 

@@ -2,6 +2,7 @@
 server on a free port, resumable with Last-Event-ID."""
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -48,7 +49,7 @@ def test_dashboard_sees_a_met_quota_live_and_can_resume(server, runner, token, r
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
         stream = events(response)
-        assert "comment" in next(stream)  # subscribed: what happens from now on arrives
+        assert "comment" in next(stream)  # subscribed and past the backlog: this one comes through Redis
         runner.process(record_of(quota_met()))
         live = next(e for e in stream if "data" in e)
     notice = json.loads(live["data"])
@@ -77,3 +78,22 @@ def test_a_stream_gives_its_thread_back_and_keeps_quiet_connections_alive(db, se
                                heartbeat_s=0.05, max_duration_s=0.5))
     assert chunks[0].startswith(": chitieu inbox stream") and "retry: 3000" in chunks[0]
     assert ": keep-alive\n\n" in chunks[1:] and not any("data:" in c for c in chunks)
+
+
+def test_an_inbox_notice_is_announced_once_however_often_its_event_comes(db, runner, settings, redis_client):
+    from services.notifications import live
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(live.inbox_channel(settings, "TPTH"))
+    event = quota_met()
+    assert runner.process(record_of(event)) == "applied"
+    assert runner.process(record_of(event)) == "duplicate"  # announced again from the database: no-op
+    live.announce(db=db, redis_client=redis_client, settings=settings, event_id=event.id)
+    messages = []
+    # get_message also answers None for the (ignored) subscribe confirmation: listen a while.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.2)
+        if message is not None:
+            messages.append(json.loads(message["data"]))
+    pubsub.close()
+    assert [(m["recipient_org_code"], m["org_code"]) for m in messages] == [("TPTH", "DONGSON")]
