@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date
 
 import pytest
 import requests
