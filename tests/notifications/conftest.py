@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,9 +120,10 @@ class Receiver:
     """A local webhook endpoint: answers with the scripted statuses in turn (then 200) and keeps
     every request it got."""
 
-    def __init__(self, statuses: list[int] | None = None, *, always: int | None = None):
+    def __init__(self, statuses: list[int] | None = None, *, always: int | None = None, delay_s: float = 0):
         self.statuses = list(statuses or [])
         self.always = always
+        self.delay_s = delay_s
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         receiver = self
@@ -132,10 +134,16 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append({"headers": dict(self.headers), "body": body})
                     status = receiver.always or (receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                    delay = receiver.delay_s
+                if delay:
+                    time.sleep(delay)  # a receiver slower than the sender's timeout
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (timeout test)
 
             def log_message(self, *args):
                 pass

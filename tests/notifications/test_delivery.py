@@ -162,3 +162,15 @@ def test_two_workers_never_send_the_same_notice_twice(db, runner, settings, deli
         by_worker = {w for (w,) in session.execute(select(DeliveryAttempt.worker).distinct())}
     assert by_worker == {"w0", "w1"}
     assert len({r["headers"][DELIVERY_HEADER] for r in receiver.requests}) == 30
+
+
+def test_a_webhook_slower_than_the_timeout_counts_as_failed(db, runner, settings, delivery_settings, receivers):
+    receiver = receivers(delay_s=1.5)
+    subscribe(db, channel="webhook", target=receiver.url)
+    runner.process(record_of(quota_met()))
+    impatient = Deliverer(db=db, settings=settings, worker="impatient",
+                          delivery=dataclasses.replace(delivery_settings, webhook_timeout_s=0.3, max_attempts=1))
+    deliver_until(impatient, db, "webhook", "failed")
+    _, attempts = the_notice(db, "webhook")
+    assert len(attempts) == 1 and "Timeout" in attempts[0].error
+    impatient._pool.shutdown()
