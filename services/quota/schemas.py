@@ -60,8 +60,9 @@ class DissolveIn(Schema):
 
 class CompositionIn(Schema):
     attribute = fields.String(required=True, validate=validate.OneOf(COMPOSITION_ATTRIBUTES))
-    min_share = fields.Decimal(load_default=None, allow_none=True, as_string=True,
-                               validate=validate.Range(min=0, max=100, error="0..100 (%)"))
+    # Checked (0..100) by quotas.normalise_composition, with a bilingual message.
+    min_share = fields.Decimal(load_default=None, allow_none=True,
+                               metadata={"minimum": 0, "maximum": 100, "description": "percent, e.g. 10 or \"2.5\""})
     min_count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
 
 
