@@ -81,8 +81,8 @@ def test_webhook_failing_twice_then_succeeding_is_one_delivery_of_three_attempts
     assert len({r["body"] for r in receiver.requests}) == 1
 
 
-def test_webhook_that_never_succeeds_is_marked_failed_and_can_be_resent(db, runner, deliverer, receivers,
-                                                                        delivery_settings):
+def test_webhook_that_never_succeeds_is_marked_failed_and_can_be_resent(db, settings, runner, deliverer, receivers,
+                                                                        delivery_settings, token):
     receiver = receivers(always=500)
     subscribe(db, channel="webhook", target=receiver.url)
     runner.process(record_of(quota_met()))
@@ -92,10 +92,12 @@ def test_webhook_that_never_succeeds_is_marked_failed_and_can_be_resent(db, runn
     assert notice.last_error.startswith("HTTP 500")
     assert deliverer.deliver_due() == 0  # kept, no longer retried
 
-    from services.notifications.delivery import resend
-    receiver.always = None  # the receiver is repaired
-    with db.transaction() as session:
-        resend(session, notice=session.get(Notification, notice.id))
+    receiver.always = None  # the receiver is repaired; an officer resends through the API
+    from services.notifications.app import create_app
+    client = create_app(settings, db=db).test_client()
+    resent = client.post(f"/api/v1/notifications/{notice.id}/resend", headers=token("DONGSON", "officer"))
+    assert resent.status_code == 202 and resent.json["status"] == "pending"
+    assert [a["ok"] for a in resent.json["attempts_log"]] == [False] * delivery_settings.max_attempts
     deliver_until(deliverer, db, "webhook", "delivered")
     notice, attempts = the_notice(db, "webhook")
     assert [a.ok for a in attempts] == [False] * delivery_settings.max_attempts + [True]
