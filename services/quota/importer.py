@@ -18,6 +18,7 @@ from shared.problems import Problem
 
 from .models import Organization
 from .organizations import ORG_TYPES, create_organization
+from .schemas import CODE_RULE, NAME_RULE
 
 COLUMNS = ("code", "name", "type", "parent_code", "effective_date")
 
@@ -69,8 +70,14 @@ def import_tree(session: Session, *, rows: list[dict[str, str]], default_date: d
             err(i, "code", f"trùng với dòng {by_code[code][0]} / duplicate of line {by_code[code][0]}")
         else:
             by_code[code] = (i, row)
+        if code and not CODE_RULE.regex.match(code):
+            err(i, "code", CODE_RULE.error)
         if not name:
             err(i, "name", "bắt buộc / required")
+        elif not NAME_RULE.regex.match(name):
+            err(i, "name", NAME_RULE.error)
+        if row.get("parent_code") and not CODE_RULE.regex.match(row["parent_code"]):
+            err(i, "parent_code", CODE_RULE.error)
         if type_ not in ORG_TYPES:
             err(i, "type", f"một trong / one of {', '.join(ORG_TYPES)}")
         raw_date = row.get("effective_date", "")

@@ -8,15 +8,27 @@ from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 
 from .organizations import ORG_TYPES
 
-CODE = fields.String(required=True, validate=validate.Length(min=1, max=64))
+# Codes travel in URL paths and names in every report: no control characters (PostgreSQL refuses
+# NUL outright), no spaces or URL delimiters in codes.
+CODE_RULE = validate.Regexp(r"^[^\s\x00-\x1f\x7f\ud800-\udfff/?#%\\]{1,64}$",
+                            error="1-64 ký tự, không khoảng trắng, / ? # % \\ / 1-64 characters, no spaces or / ? # % \\")
+NAME_RULE = validate.Regexp(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,300}$", error="1-300 ký tự, không ký tự điều khiển / "
+                                                               "1-300 characters, no control characters")
+
+
+MAX_COUNT = 100_000_000  # far above any country's admissions in a term; fits the database's integer
+
+
+def code_field(**kwargs) -> fields.String:
+    return fields.String(validate=CODE_RULE, **kwargs)
 
 
 class OrganizationIn(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                         metadata={"description": "mã do hệ thống tích hợp chọn / code chosen by the integrating system"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    code = code_field(required=True,
+                      metadata={"description": "mã do hệ thống tích hợp chọn / code chosen by the integrating system"})
+    name = fields.String(required=True, validate=NAME_RULE)
     type = fields.String(required=True, validate=validate.OneOf(ORG_TYPES))
-    parent_code = fields.String(load_default=None, allow_none=True)
+    parent_code = code_field(load_default=None, allow_none=True)
     effective_date = fields.Date(load_default=None, metadata={"description": "default: today"})
 
 
@@ -38,23 +50,23 @@ class AsOfQuery(Schema):
 
 
 class RenameIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    name = fields.String(required=True, validate=NAME_RULE)
     effective_date = fields.Date(load_default=None)
 
 
 class MoveIn(Schema):
-    parent_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    parent_code = code_field(required=True)
     effective_date = fields.Date(load_default=None)
 
 
 class MergeIn(Schema):
-    into_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    into_code = code_field(required=True)
     effective_date = fields.Date(load_default=None)
 
 
 class DissolveIn(Schema):
     effective_date = fields.Date(load_default=None)
-    children_to = fields.String(load_default=None, allow_none=True,
+    children_to = code_field(load_default=None, allow_none=True,
                                 metadata={"description": "where the children go (default: the parent)"})
 
 
@@ -63,13 +75,15 @@ class CompositionIn(Schema):
     # Checked (0..100) by quotas.normalise_composition, with a bilingual message.
     min_share = fields.Decimal(load_default=None, allow_none=True,
                                metadata={"minimum": 0, "maximum": 100, "description": "percent, e.g. 10 or \"2.5\""})
-    min_count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    min_count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_COUNT))
 
 
 class QuotaIn(Schema):
-    target = fields.Integer(required=True, validate=validate.Range(min=0, error="không được âm / must be >= 0"))
+    target = fields.Integer(required=True, validate=[
+        validate.Range(min=0, error="không được âm / must not be negative"),
+        validate.Range(max=MAX_COUNT, error=f"tối đa / at most {MAX_COUNT:,}")])
     composition = fields.List(fields.Nested(CompositionIn), load_default=list)
-    assigner_org_code = fields.String(load_default=None, allow_none=True)
+    assigner_org_code = code_field(load_default=None, allow_none=True)
 
 
 class QuotaOut(Schema):

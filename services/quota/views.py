@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -24,6 +24,15 @@ from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ImportIn, ImportOut,
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                 description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
+
+
+@blp.before_request
+def _refuse_unusable_path():
+    # A code with control characters can name no organisation (and PostgreSQL refuses NUL).
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) < 0xE000 for ch in value):
+            raise Problem(404, "Not Found", "không có tổ chức này / no such organisation",
+                          errors={name: ["ký tự điều khiển / control characters"]})
 
 
 def _db():
