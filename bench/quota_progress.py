@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import statistics
 import tempfile
@@ -200,6 +201,7 @@ def latency(db: Database, settings: Settings, requests_n: int) -> dict:
           f"{time.perf_counter() - started:.1f}s")
 
     app = create_app(settings, db=db)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would drown the figures
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -239,7 +241,6 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
-    import logging
     logging.basicConfig(level=logging.WARNING)
     print(f"quota progress benchmark ({args.db})")
     with fresh_database(args.db) as url:
