@@ -126,5 +126,8 @@ def _ready(url):
 
 
 def _created(url, body, headers):
-    response = requests.post(f"{url}/api/v1/subscriptions", json=body, headers=headers, timeout=10)
+    try:
+        response = requests.post(f"{url}/api/v1/subscriptions", json=body, headers=headers, timeout=30)
+    except requests.RequestException:  # a slow answer on a busy machine: ask again
+        return None
     return response.json() if response.status_code == 201 else None
