@@ -91,7 +91,7 @@ def test_deployed_processes_notify_once_across_a_consumer_restart(service, setti
     wait_until(lambda: _ready(service.url), timeout=60, message="the API never became ready")
     receiver = receivers()
     subscription = {"org_code": "TPTH", "include_subtree": True, "events": ["quota_met"], "channel": "webhook",
-                    "target": receiver.url}
+                    "target": receiver.url, "secret": "the-provincial-system-s-own-secret"}
     # The subscription is refused (unknown organisation) until the consumer has learnt the tree.
     created = wait_until(lambda: _created(service.url, subscription, headers), timeout=60,
                          message="the tree never reached the notification service")
@@ -130,4 +130,6 @@ def _created(url, body, headers):
         response = requests.post(f"{url}/api/v1/subscriptions", json=body, headers=headers, timeout=30)
     except requests.RequestException:  # a slow answer on a busy machine: ask again
         return None
+    if response.status_code == 409:  # an earlier try was created after all
+        return {"secret": body["secret"]}
     return response.json() if response.status_code == 201 else None
