@@ -7,7 +7,7 @@ import importlib
 from shared.auth import mint_token
 from shared.config import Settings
 
-PARTS = ("services.quota.demo", "services.candidates.demo")
+PARTS = ("services.quota.demo", "services.candidates.demo", "services.notifications.demo")
 
 
 def main() -> None:

@@ -223,14 +223,14 @@ def _start_consumer_process(settings: Settings, sleep_s: float) -> subprocess.Po
 
 
 def test_consumer_killed_with_sigkill_mid_stream_resumes_without_loss_or_double_effect(db, settings):
-    total = 150
+    total = 300
     write_events(db, [f"k{i}" for i in range(total)])
     relay = OutboxRelay(db=db, settings=settings)
     while relay.publish_pending():
         pass
     relay.close()
 
-    first = _start_consumer_process(settings, sleep_s=0.02)
+    first = _start_consumer_process(settings, sleep_s=0.05)  # about 15 s of work: the kill lands inside
     try:
         wait_until(lambda: effect_counts(db)[0] >= 30, timeout=60, message="the consumer did not start")
         first.send_signal(signal.SIGKILL)
