@@ -8,7 +8,7 @@ from typing import Callable
 
 from flask import Flask, g, request
 from flask_smorest import Api, Blueprint
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .config import DEV_JWT_SECRET, Settings
@@ -69,10 +69,13 @@ def create_app(*, settings: Settings, title: str, description: str,
         if isinstance(exc, HTTPException):
             return api.handle_http_exception(exc)
         if isinstance(exc, DBAPIError):
-            # The driver's message may quote a row (PostgreSQL's DETAIL): log what failed, not the data.
+            # The driver's message may quote a row (PostgreSQL's DETAIL, national IDs included):
+            # log what failed, never the data.
             log.error("database error", extra={"path": request.path, "error": type(exc.orig).__name__,
                                                "sqlstate": getattr(exc.orig, "sqlstate", None),
                                                "statement": (exc.statement or "")[:500]})
+            if isinstance(exc, OperationalError):
+                return problem_response(503, "Service Unavailable", "the database does not answer; retry later")
         else:
             log.exception("unhandled error", extra={"path": request.path})
         return problem_response(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -91,6 +94,18 @@ def create_app(*, settings: Settings, title: str, description: str,
 
     app.extensions["chitieu_api"] = api
     return app
+
+
+def standard_readiness(settings: Settings, db) -> dict[str, Callable[[], None]]:
+    """What every service needs to answer: its database, the Kafka broker and Redis."""
+    from .kafka import check_broker
+    from .redis_client import get_redis
+
+    return {
+        "database": db.ping,
+        "kafka": lambda: check_broker(settings),
+        "redis": lambda: get_redis(settings.redis_url).ping(),
+    }
 
 
 def health_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:

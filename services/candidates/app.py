@@ -1,32 +1,24 @@
 """The candidates service's HTTP API (run by gunicorn: `services.candidates.app:create_app()`)."""
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, current_app, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from flask import Flask, current_app
 
 from shared.config import Settings
 from shared.db import Database
-from shared.kafka import check_broker
 from shared.logs import configure_logging
-from shared.problems import problem_response
-from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
+from shared.web import standard_readiness
 
 from .models import Base
 from .views import blueprints
 
 SERVICE = "candidates"
-log = logging.getLogger("chitieu.candidates")
 
 
 def open_database(url: str) -> Database:
-    """The service's database. SQL parameters are left out of database errors: they would carry
-    national ID numbers into the logs."""
-    db = Database(url, Base.metadata)
-    db.engine.hide_parameters = True
-    return db
+    """The service's database (shared.db hides SQL parameters from errors and logs, and the shared
+    error handler never logs a driver's message: national IDs never reach the logs)."""
+    return Database(url, Base.metadata)
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
@@ -37,25 +29,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         settings=settings,
         title="chitieu candidate service",
         description="Quần chúng ưu tú từ khi lập danh sách đến khi là đảng viên chính thức. / Candidates from first listing to official membership.",
-        readiness={
-            "database": db.ping,
-            "kafka": lambda: check_broker(settings),
-            "redis": lambda: get_redis(settings.redis_url).ping(),
-        },
+        readiness=standard_readiness(settings, db),
         blueprints=blueprints,
     )
     app.extensions["db"] = db
-
-    @app.errorhandler(DBAPIError)
-    def _database_error(exc: DBAPIError):
-        # PostgreSQL's own message may quote the failing row ("Failing row contains (...)"), national
-        # ID included: log the kind of error only, never its text.
-        log.error("database error", extra={"path": request.path, "error": type(exc.orig).__name__,
-                                           "sqlstate": getattr(exc.orig, "sqlstate", None)})
-        if isinstance(exc, OperationalError):
-            return problem_response(503, "Service Unavailable", "the database does not answer; retry later")
-        return problem_response(500, "Internal Server Error", "an unexpected error occurred; it was logged")
-
     return app
 
 

@@ -5,10 +5,9 @@ from flask import Flask, current_app
 
 from shared.config import Settings
 from shared.db import Database
-from shared.kafka import check_broker
 from shared.logs import configure_logging
-from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
+from shared.web import standard_readiness
 
 from .models import Base
 from .views import blueprints
@@ -24,11 +23,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         settings=settings,
         title="chitieu quota service",
         description="Cây tổ chức đảng, chỉ tiêu kết nạp đảng viên và tiến độ theo thời gian thực. / The organisation tree, admission quotas and real-time progress.",
-        readiness={
-            "database": db.ping,
-            "kafka": lambda: check_broker(settings),
-            "redis": lambda: get_redis(settings.redis_url).ping(),
-        },
+        readiness=standard_readiness(settings, db),
         blueprints=blueprints,
     )
     app.extensions["db"] = db
