@@ -10,7 +10,7 @@ from typing import Iterator
 
 from sqlalchemy import (BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, Text,
                         create_engine, event, func, text)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 # An autoincrementing 64-bit key that SQLite also accepts as its rowid alias.
@@ -33,7 +33,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers (Database.reading) take no lock in WAL mode, so they never queue behind writers.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_readonly") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
@@ -94,6 +95,13 @@ class Database:
         """One unit of work: commits on success, rolls back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only; on SQLite it does not wait for the write lock."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_readonly=True)
+            yield conn
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

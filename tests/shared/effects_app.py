@@ -40,7 +40,7 @@ def make_runner(db: Database, settings: Settings, *, sleep_s: float = 0.0, apply
 
 def effect_counts(db: Database) -> tuple[int, int]:
     """(rows, distinct events) in the effects table."""
-    with db.engine.connect() as conn:
+    with db.reading() as conn:
         return conn.execute(select(func.count(), func.count(effects.c.event_id.distinct()))).one()
 
 

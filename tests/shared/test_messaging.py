@@ -85,7 +85,7 @@ def write_events(db, ids: list[str]) -> list[str]:
 
 
 def unpublished(db) -> int:
-    with db.engine.connect() as conn:
+    with db.reading() as conn:
         return len(conn.execute(select(db.outbox.c.seq).where(db.outbox.c.published_at.is_(None))).all())
 
 
@@ -292,3 +292,15 @@ def test_consumer_and_relay_survive_a_broker_restart(own_broker, tmp_path, names
         consumer.close()
         relay_stop.set()
         relay.join(30)
+
+
+def test_a_reader_does_not_wait_for_a_sqlite_writer(tmp_path):
+    import time
+
+    db = make_db(f"sqlite:///{tmp_path}/db.sqlite")
+    with db.transaction() as session:  # holds SQLite's write lock until the block ends
+        session.execute(effects.insert().values(event_id="e1", candidate_id="c1"))
+        started = time.monotonic()
+        assert effect_counts(db) == (0, 0)  # the committed state, read at once
+        assert time.monotonic() - started < 5  # a writer's BEGIN IMMEDIATE would wait 30 s here
+    assert effect_counts(db) == (1, 1)
