@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from kafka.errors import KafkaError
@@ -45,9 +46,14 @@ class BatchConsumerRunner(ConsumerRunner):
         self._fast_loaders = {name: compile_loader(schema) for name, schema in self._schemas.items()}
 
     def run(self, stop: threading.Event) -> None:
+        """Poll N+1 is fetched while poll N is applied on a worker thread (the database, Redis and
+        the broker wait in parallel); at most one poll is in flight, and its offsets are committed
+        here, on the consumer's own thread, once it is done."""
         ensure_topics(self.settings)
         self._consumer = make_consumer(self.settings, group=self.name, topics=self.topics, **self.consumer_config)
         log.info("batch consumer started", extra={"consumer": self.name, "topics": self.topics})
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
+        pending: tuple[Future, list] | None = None
         try:
             while not stop.is_set():
                 self._touch_health()
@@ -58,10 +64,39 @@ class BatchConsumerRunner(ConsumerRunner):
                     stop.wait(1)
                     continue
                 records = [r for batch in polled.values() for r in batch]
-                if records:
-                    self._commit(self.process_batch(records, stop))
+                if pending is not None:
+                    current, pending = pending, None
+                    records = self._finish(*current, records)
+                if records and not stop.is_set():
+                    pending = (worker.submit(self.process_batch, records, stop), records)
         finally:
-            self.close()
+            try:
+                if pending is not None:  # stopping: the poll in flight is finished and committed
+                    self._finish(*pending, [])
+            finally:
+                worker.shutdown(wait=True)
+                self.close()
+
+    def _finish(self, future: Future, records: list, following: list) -> list:
+        """Wait for the poll in flight, commit its offsets, and return the `following` records
+        still to apply: if it stopped part-way (a stop asked during a retry), its partitions are
+        rewound to the first record not applied and their later records dropped, so no offset
+        ever passes a record whose effect is not durable."""
+        done = future.result()
+        self._commit(done)
+        rewind: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            if record.offset > done.get(tp, -1) and tp not in rewind:
+                rewind[tp] = record.offset
+        if not rewind:
+            return following
+        for tp, offset in rewind.items():
+            try:
+                self._consumer.seek(tp, offset)
+            except Exception:  # no longer assigned: its new owner starts from the committed offset
+                log.warning("could not rewind %s", tp, exc_info=True)
+        return [r for r in following if TopicPartition(r.topic, r.partition) not in rewind]
 
     def process_batch(self, records: list, stop: threading.Event | None = None) -> dict[TopicPartition, int]:
         """Apply `records` (one poll) and return the last handled offset per partition."""

@@ -47,64 +47,94 @@ def compile_loader(schema: Schema) -> Callable[[dict], dict | None]:
     for name, field in schema.fields.items():
         if field.data_key not in (None, name) or field.attribute not in (None, name) or field.dump_only:
             return lambda data: None
-        convert = _converter(field)
-        if convert is None:
+        kind = _kind(field)
+        if kind is None:
             return lambda data: None
-        checks.append((name, field, convert))
+        inner = compile_loader(field.schema) if kind == _NESTED else None
+        checks.append((name, kind, field.required, field.allow_none, field.load_default,
+                       tuple(field.validators), inner))
     names = frozenset(schema.fields)
 
+    # One loop with the type tests inline: this runs for every record of every poll.
     def load(data: Any) -> dict | None:
         if not isinstance(data, dict) or not names.issuperset(data):
             return None
         out = {}
-        for name, field, convert in checks:
+        for name, kind, required, allow_none, default, validators, inner in checks:
             value = data.get(name, _MISSING)
             if value is _MISSING:
-                if field.required:
+                if required:
                     return None
-                default = field.load_default
                 if default is not fields.missing_:
                     out[name] = default() if callable(default) else default
                 continue
             if value is None:
-                if not field.allow_none:
+                if not allow_none:
                     return None
                 out[name] = None
                 continue
-            value = convert(value)
-            if value is _MISSING:
-                return None
-            try:
-                for validator in field.validators:
-                    if validator(value) is False:
-                        return None
-            except ValidationError:
-                return None
+            if kind == _STR:
+                if not isinstance(value, str):
+                    return None
+            elif kind == _DATE:
+                value = _date(value)
+                if value is _MISSING:
+                    return None
+            elif kind == _BOOL:
+                if not isinstance(value, bool):
+                    return None
+            elif kind == _INT:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    return None
+            else:
+                value = inner(value)
+                if value is None:
+                    return None
+            if validators:
+                try:
+                    for validator in validators:
+                        if validator(value) is False:
+                            return None
+                except ValidationError:
+                    return None
             out[name] = value
         return out
 
     return load
 
 
-def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
+_STR, _INT, _BOOL, _DATE, _NESTED = range(5)
+
+
+def _kind(field: fields.Field) -> int | None:
     if isinstance(field, fields.Nested) and not field.many and isinstance(field.schema, Schema):
-        inner = compile_loader(field.schema)
-        return lambda v: _MISSING if (r := inner(v)) is None else r
+        return _NESTED
     if type(field) is fields.String:
-        return lambda v: v if isinstance(v, str) else _MISSING
+        return _STR
     if type(field) is fields.Integer:
-        return lambda v: v if isinstance(v, int) and not isinstance(v, bool) else _MISSING
+        return _INT
     if type(field) is fields.Boolean:
-        return lambda v: v if isinstance(v, bool) else _MISSING
+        return _BOOL
     if type(field) is fields.Date:
-        return _date
+        return _DATE
     return None
 
 
+_DATES: dict[str, date] = {}  # admissions of a poll share few dates: parse each text once
+
+
 def _date(value: Any):
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+    if not isinstance(value, str):
+        return _MISSING
+    day = _DATES.get(value)
+    if day is not None:
+        return day
+    if not _ISO_DATE.match(value):
         return _MISSING
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return _MISSING
+    if len(_DATES) < 10000:
+        _DATES[value] = day
+    return day

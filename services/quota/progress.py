@@ -113,17 +113,30 @@ def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree |
     extra_terms = frozenset(session.execute(select(CountedTerm.period)).scalars())
 
     new_rows, batch_keys = [], {}
+    # Within a poll the same cells, dates and chains come back again and again: their lookups,
+    # their key lists and their JSON are computed once (the lists are shared, never mutated).
+    chains: dict[tuple[str, date], list[str]] = {}
+    periods_by_day: dict[date, list[str]] = {}
+    keys_of: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[Key], str, str]] = {}
     for change in changes:
         ident = (change.candidate_id, change.admission_date)
         if not isinstance(change, AdmissionChange) or ident in batch_keys:
             continue  # the same admission twice in one poll, under two event ids: the first counts
-        at = tree.resolve(change.org_code, change.admission_date)
-        orgs = tree.ancestors(at, change.admission_date)
-        periods = periods_of(change.admission_date, extra_terms)
-        batch_keys[ident] = [(org, period) for org in orgs for period in periods]
+        day = change.admission_date
+        orgs = chains.get((change.org_code, day))
+        if orgs is None:
+            orgs = chains[(change.org_code, day)] = tree.chain(change.org_code, day)
+        periods = periods_by_day.get(day)
+        if periods is None:
+            periods = periods_by_day[day] = periods_of(day, extra_terms)
+        cached = keys_of.get((tuple(orgs), tuple(periods)))
+        if cached is None:
+            cached = keys_of[(tuple(orgs), tuple(periods))] = (
+                [(org, period) for org in orgs for period in periods], json.dumps(orgs), json.dumps(periods))
+        batch_keys[ident] = cached[0]
         new_rows.append({"event_id": change.event_id, "candidate_id": change.candidate_id,
-                         "org_code": change.org_code, "admission_date": change.admission_date,
-                         "counted_orgs": json.dumps(orgs), "counted_periods": json.dumps(periods), **change.flags})
+                         "org_code": change.org_code, "admission_date": day,
+                         "counted_orgs": cached[1], "counted_periods": cached[2], **change.flags})
     # An admission already in the ledger under another event id is left alone (UNIQUE candidate+date).
     inserted = {(candidate_id, day) for candidate_id, day in insert_many(
         session, Admission.__table__, new_rows, ignore=("candidate_id", "admission_date"),
@@ -169,38 +182,73 @@ def _revoke(session: Session, change: RevocationChange):
 
 
 def _count(session: Session, steps: list[tuple[str, list[Key], int, dict, date]]) -> None:
-    totals: dict[Key, dict[str, int]] = {}
+    # Steps sharing one key list (the same chain and periods) are summed first, then spread on
+    # their keys: a poll touches a few hundred chains, not thousands of keys per admission.
+    by_list: dict[int, tuple[list[Key], dict[str, int]]] = {}
     for _id, step_keys, sign, flags, _day in steps:
+        entry = by_list.get(id(step_keys))
+        if entry is None:
+            entry = by_list[id(step_keys)] = (step_keys, dict.fromkeys(FIELDS, 0))
+        sums = entry[1]
+        sums["admitted"] += sign
+        for attribute, on in flags.items():
+            if on:
+                sums[attribute] += sign
+    totals: dict[Key, dict[str, int]] = {}
+    for step_keys, sums in by_list.values():
         for key in step_keys:
             row = totals.get(key)
             if row is None:
-                row = totals[key] = dict.fromkeys(FIELDS, 0)
-            row["admitted"] += sign
-            for attribute, on in flags.items():
-                if on:
-                    row[attribute] += sign
+                totals[key] = dict(sums)
+            else:
+                for field, value in sums.items():
+                    row[field] += value
     keys = sorted(totals)
     after = _add_to_counters(session, keys, totals)
     quotas = _quotas_for(session, keys)
     if not quotas:
         return
-    # Replay the steps from the counts before this batch to find which admission crossed a line.
+    # Replay the steps from the counts before this batch to find which admission crossed a line;
+    # `need` is the count at which a key's next milestone not yet emitted is reached.
     emitted = _emitted_for(session, list(quotas))
     running = {key: after[key] - totals[key]["admitted"] for key in quotas}
+    need = {key: _next_line(target, emitted.get(key, set())) for key, target in quotas.items()}
     reached: list[tuple[Key, str, int, int, date]] = []
     for _id, step_keys, sign, _flags, day in steps:
         for key in step_keys:
-            if key not in running:
+            count = running.get(key)
+            if count is None:
                 continue
-            running[key] += sign
-            target = quotas[key]
-            if sign > 0 and target > 0:
+            count = running[key] = count + sign
+            if sign > 0 and count >= need[key]:
+                target = quotas[key]
                 done = emitted.setdefault(key, set())
                 for kind, test in MILESTONES:
-                    if kind not in done and test(running[key], target):
+                    if kind not in done and test(count, target):
                         done.add(kind)
-                        reached.append((key, kind, running[key], target, day))
+                        reached.append((key, kind, count, target, day))
+                need[key] = _next_line(target, done)
     _emit(session, reached)
+
+
+def _next_line(target: int, done: set[str]) -> float:
+    """The smallest count reaching a milestone not in `done` (infinite when none is left). Each
+    test is monotonic in the count and every one holds at target + 1, so a bisection finds it."""
+    if target <= 0:
+        return float("inf")
+    best = float("inf")
+    for kind, test in MILESTONES:
+        if kind in done:
+            continue
+        low, high = 0, target + 1  # test(high) holds
+        while low < high:
+            middle = (low + high) // 2
+            if test(middle, target):
+                high = middle
+            else:
+                low = middle + 1
+        best = min(best, low)
+    return best
 
 
 def _add_to_counters(session: Session, keys: list[Key], totals: dict[Key, dict[str, int]]) -> dict[Key, int]:

@@ -53,6 +53,25 @@ end
 return applied
 """
 
+# The usual case, a poll of events never projected: KEYS the markers then the hashes, ARGV the
+# ttl, the number of markers, then per hash "<field> <amount> <field> <amount> ..." summed by the
+# caller. If any marker exists nothing is written and 0 is returned (the caller then uses
+# APPLY_ONCE, which sorts it out event by event); otherwise every marker is set and the sums
+# added, atomically.
+APPLY_ALL_NEW = """
+local ttl, markers = ARGV[1], tonumber(ARGV[2])
+for e = 1, markers do
+  if redis.call('EXISTS', KEYS[e]) == 1 then return 0 end
+end
+for e = 1, markers do redis.call('SET', KEYS[e], '1', 'EX', ttl) end
+for h = markers + 1, #KEYS do
+  for f, v in string.gmatch(ARGV[h - markers + 2], '(%S+) (%S+)') do
+    redis.call('HINCRBY', KEYS[h], f, v)
+  end
+end
+return markers
+"""
+
 
 def deltas_for(session: Session, event_ids: list[str]) -> list[Delta]:
     """What each event (admission or revocation) added to the counters, read from the ledger."""
@@ -76,6 +95,7 @@ class ProgressStore:
         self.redis = client
         self.settings = settings
         self._apply = client.register_script(APPLY_ONCE)
+        self._apply_all_new = client.register_script(APPLY_ALL_NEW)
 
     def key(self, org_code: str, period: str) -> str:
         return self.settings.redis_key("progress", org_code, period)
@@ -83,19 +103,50 @@ class ProgressStore:
     def marker(self, event_id: str) -> str:
         return self.settings.redis_key("progress-applied", event_id)
 
-    def apply(self, deltas: list[Delta], *, chunk: int = 1000) -> int:
+    def apply(self, deltas: list[Delta], *, chunk: int = 2000) -> int:
         """Apply each delta once (by event id), atomically per chunk; returns how many were new."""
         applied = 0
         for i in range(0, len(deltas), chunk):
             part = deltas[i:i + chunk]
-            index: dict[tuple[str, str], int] = {}
-            args: list = [MARKER_TTL_S]
-            for d in part:
-                hashes = " ".join(str(index.setdefault(k, len(index) + 1)) for k in d.keys)
-                args.append(f"{d.sign} {hashes} / {' '.join(d.fields)}")
-            keys = [self.marker(d.event_id) for d in part] + [self.key(o, p) for o, p in index]
-            applied += int(self._apply(keys=keys, args=args) or 0)
+            markers = [self.marker(d.event_id) for d in part]
+            if len(set(markers)) == len(markers):  # the summed form needs each event once
+                done = self._apply_summed(part, markers)
+                if done:
+                    applied += done
+                    continue
+            applied += self._apply_each(part, markers)
         return applied
+
+    def _apply_summed(self, part: list[Delta], markers: list[str]) -> int:
+        # Deltas sharing one key list (the same chain and periods) are summed first.
+        by_list: dict[int, tuple[list[Key], dict[str, int]]] = {}
+        for d in part:
+            entry = by_list.get(id(d.keys))
+            if entry is None:
+                entry = by_list[id(d.keys)] = (d.keys, {})
+            sums = entry[1]
+            for field in d.fields:
+                sums[field] = sums.get(field, 0) + d.sign
+        totals: dict[Key, dict[str, int]] = {}
+        for keys, sums in by_list.values():
+            for key in keys:
+                row = totals.setdefault(key, {})
+                for field, value in sums.items():
+                    row[field] = row.get(field, 0) + value
+        hashes, args = [], [MARKER_TTL_S, len(markers)]
+        for key, row in totals.items():
+            hashes.append(self.key(*key))
+            args.append(" ".join(f"{field} {value}" for field, value in row.items() if value))
+        return int(self._apply_all_new(keys=markers + hashes, args=args) or 0)
+
+    def _apply_each(self, part: list[Delta], markers: list[str]) -> int:
+        index: dict[tuple[str, str], int] = {}
+        args: list = [MARKER_TTL_S]
+        for d in part:
+            hashes = " ".join(str(index.setdefault(k, len(index) + 1)) for k in d.keys)
+            args.append(f"{d.sign} {hashes} / {' '.join(d.fields)}")
+        keys = markers + [self.key(o, p) for o, p in index]
+        return int(self._apply(keys=keys, args=args) or 0)
 
     def figures(self, keys: list[Key]) -> list[dict[str, int]]:
         pipe = self.redis.pipeline(transaction=False)

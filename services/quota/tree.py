@@ -43,6 +43,9 @@ def pick_parent(records: list[ParentRecord], day: date) -> str | None:
     return records[i].parent_code
 
 
+_ACTIVE = OrgFacts("active", None, None)
+
+
 class _Tree:
     def records(self, code: str) -> list[ParentRecord]:
         raise NotImplementedError
@@ -72,6 +75,10 @@ class _Tree:
             current = parent
         return chain
 
+    def chain(self, code: str, day: date) -> list[str]:
+        """The organisations an admission at `code` on `day` counts toward, bottom up."""
+        return self.ancestors(self.resolve(code, day), day)
+
 
 class SqlTree(_Tree):
     def __init__(self, session: Session):
@@ -100,6 +107,9 @@ class CachedTree(_Tree):
         self.version: int | None = None
         self._records: dict[str, list[ParentRecord]] = {}
         self._facts: dict[str, OrgFacts] = {}
+        # code -> its chain, for the organisations whose chain is the same on every day (never
+        # merged away, one parent record all the way up): most of them, most of the time.
+        self._fixed_chains: dict[str, list[str]] = {}
 
     def refresh(self, session: Session) -> "CachedTree":
         version = tree_version(session)
@@ -114,11 +124,23 @@ class CachedTree(_Tree):
                 select(Organization.code, Organization.status, Organization.ended_on, Organization.merged_into)
                 .where(Organization.status != "active"))}
             self._records, self._facts, self.version = records, facts, version
+            self._fixed_chains = {}
         return self
+
+    def chain(self, code: str, day: date) -> list[str]:
+        fixed = self._fixed_chains.get(code)
+        if fixed is not None:
+            return list(fixed)
+        chain = super().chain(code, day)
+        if (code not in self._facts and chain[0] == code
+                and all(len(self._records.get(org, ())) <= 1 for org in chain)):
+            self._fixed_chains[code] = chain
+            return list(chain)
+        return chain
 
     def records(self, code: str) -> list[ParentRecord]:
         return self._records.get(code, [])
 
     def facts(self, code: str) -> OrgFacts | None:
         # Only inactive organisations are kept: an active one is never redirected.
-        return self._facts.get(code, OrgFacts("active", None, None))
+        return self._facts.get(code, _ACTIVE)
