@@ -94,6 +94,17 @@ def verify_signature(secret: str, received) -> bool:
     return hmac.compare_digest(mac, parts["v1"])
 
 
+def end_offsets(consumer: KafkaConsumer, partitions: list) -> dict:
+    # kafka-python 3.0 raises KeyError when a ListOffsets answer lacks a partition whose metadata
+    # is being refreshed: ask again.
+    for _ in range(20):
+        try:
+            return consumer.end_offsets(partitions)
+        except KeyError:
+            time.sleep(0.5)
+    return consumer.end_offsets(partitions)
+
+
 def consumers_caught_up(system: System) -> bool:
     """Every consumer group of the system has committed up to the end of every partition."""
     admin = KafkaAdminClient(bootstrap_servers="127.0.0.1:9092")
@@ -102,7 +113,7 @@ def consumers_caught_up(system: System) -> bool:
         groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(system.namespace + ".")]
         for group in groups:
             committed = admin.list_group_offsets(group)[group]
-            ends = probe.end_offsets(list(committed))
+            ends = end_offsets(probe, list(committed))
             if any(meta.offset < ends.get(tp, 0) for tp, meta in committed.items()):
                 return False
         return len(groups) >= 3
@@ -122,7 +133,7 @@ def replay_topics(system: System, topics: list[str]) -> int:
             parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
             consumer.assign(parts)
             consumer.seek_to_beginning(*parts)
-            ends = consumer.end_offsets(parts)
+            ends = end_offsets(consumer, parts)
             records = []
             while any(consumer.position(tp) < ends[tp] for tp in parts):
                 for batch in consumer.poll(timeout_ms=500).values():
