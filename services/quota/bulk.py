@@ -4,7 +4,8 @@ PostgreSQL: `INSERT ... SELECT ... FROM json_to_recordset(:rows)`: one statement
 parameter whatever the number of rows (an executemany costs a round trip per row, a multi-VALUES
 statement costs psycopg a parse of thousands of placeholders, and arrays cost it a Python loop
 per element; json.dumps runs in C).
-SQLite: the driver's executemany, a C loop in the same process.
+SQLite: the driver's executemany, a C loop in the same process; with RETURNING or ON CONFLICT,
+multi-row VALUES statements sent straight to the driver (no per-row SQLAlchemy processing).
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import json
 from datetime import date
 
 from sqlalchemy import Table, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
@@ -33,16 +33,8 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
                    f"VALUES ({', '.join('?' for _ in columns)})")
             session.connection().exec_driver_sql(sql, [tuple(_sqlite(row[c]) for c in columns) for row in rows])
             return []
-        stmt = sqlite_insert(table)
-        if conflict:
-            stmt = stmt.on_conflict_do_update(index_elements=list(conflict),
-                                              set_={c: table.c[c] + stmt.excluded[c] for c in add})
-        elif ignore:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(ignore))
-        if returning:
-            return session.execute(stmt.returning(*[table.c[c] for c in returning]), rows).all()
-        session.execute(stmt, rows)
-        return []
+        return _sqlite_insert(session, table, rows, columns, returning=returning, conflict=conflict, add=add,
+                              ignore=ignore)
     types = ", ".join(f"{quote(c)} {_pg_type(table, c, dialect)}" for c in columns)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"SELECT {', '.join(quote(c) for c in columns)} FROM json_to_recordset(CAST(:rows AS json)) AS x({types})")
@@ -55,6 +47,41 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json, ensure_ascii=False)})
     return result.all() if returning else []
+
+
+# Below SQLite's limit of 32,766 parameters per statement.
+SQLITE_MAX_PARAMETERS = 32000
+
+
+def _sqlite_insert(session: Session, table: Table, rows: list[dict], columns: list[str], *,
+                   returning: tuple[str, ...], conflict: tuple[str, ...], add: tuple[str, ...],
+                   ignore: tuple[str, ...]) -> list:
+    """Multi-row INSERT ... ON CONFLICT ... RETURNING straight to the driver, in chunks (what
+    SQLAlchemy's executemany would send, without its per-row parameter processing); the
+    returned values are converted as SQLAlchemy converts them (dates from text)."""
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    tail = ""
+    if conflict:
+        sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + excluded.{quote(c)}" for c in add)
+        tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {sets}"
+    elif ignore:
+        tail = f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}) DO NOTHING"
+    if returning:
+        tail += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    row_marks = f"({', '.join('?' for _ in columns)})"
+    per_chunk = max(1, SQLITE_MAX_PARAMETERS // len(columns))
+    convert = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in returning]
+    out = []
+    connection = session.connection()
+    for i in range(0, len(rows), per_chunk):
+        chunk = rows[i:i + per_chunk]
+        params = tuple(_sqlite(row[c]) for row in chunk for c in columns)
+        result = connection.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)) + tail, params)
+        if returning:
+            out += [tuple(v if f is None else f(v) for f, v in zip(convert, row)) for row in result.fetchall()]
+    return out
 
 
 def _pg_type(table: Table, column: str, dialect) -> str:
