@@ -112,19 +112,21 @@ def throughput(db: Database, settings: Settings, n: int) -> dict:
 
     raw_before = raw_rate(settings, topic, n)
     # The quota consumer: from its first poll with records to the last figure in Redis.
-    runner = progress_consumer(db=db, settings=settings, session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    # As `worker consume` runs it: polls applied by a child process.
+    runner = progress_consumer(db=db, settings=settings, apply_in_child=True, session_timeout_ms=6000,
+                               heartbeat_interval_ms=1000)
     first: list[float] = []
-    original = runner.process_batch
+    original = runner._submit
 
     sizes: list[int] = []
 
-    def timed(records, stop=None):
+    def timed(worker, records, stop):
         if not first:
             first.append(time.perf_counter())
         sizes.append(len(records))
-        return original(records, stop)
+        return original(worker, records, stop)
 
-    runner.process_batch = timed
+    runner._submit = timed
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     store = ProgressStore(client, settings)
     stop = threading.Event()

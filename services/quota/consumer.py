@@ -13,8 +13,10 @@ dead-lettering, record by record.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable
 
 from kafka.errors import KafkaError
@@ -34,25 +36,40 @@ log = logging.getLogger(__name__)
 
 class BatchConsumerRunner(ConsumerRunner):
     def __init__(self, *, apply_batch: Callable[[Session, list[tuple[Event, dict[str, Any]]]], Any],
-                 project_batch: Callable[[list[tuple[Event, dict[str, Any]]], Any], None], **kwargs):
+                 project_batch: Callable[[list[tuple[Event, dict[str, Any]]], Any], None],
+                 apply_process: Callable[[], "BatchConsumerRunner"] | None = None, **kwargs):
         """`apply_batch(session, events)` applies the new events of a poll and returns what the
         projection needs; `project_batch(events, result)` projects every event of the poll
         (duplicates included; `result` is None when none was new)."""
         super().__init__(**kwargs)
         self.apply_batch = apply_batch
         self.project_batch = project_batch
+        self.apply_process = apply_process
         # One schema instance per event type: building one per record costs more than loading.
         self._schemas = {t.type: t.schema() for t in (h.event_type for h in self.handlers.values())}
         self._fast_loaders = {name: compile_loader(schema) for name, schema in self._schemas.items()}
 
     def run(self, stop: threading.Event) -> None:
-        """Poll N+1 is fetched while poll N is applied on a worker thread (the database, Redis and
-        the broker wait in parallel); at most one poll is in flight, and its offsets are committed
-        here, on the consumer's own thread, once it is done."""
+        """Poll N+1 is fetched while poll N is applied on a worker (the database, Redis and the
+        broker wait in parallel); at most one poll is in flight, and its offsets are committed
+        here, on the consumer's own thread, once it is done.
+
+        The worker is a thread, or, with `apply_process` (a picklable factory of an equivalent
+        runner), a child process of its own: kafka-python's fetching and the apply step each take
+        a core instead of sharing one interpreter lock."""
         ensure_topics(self.settings)
         self._consumer = make_consumer(self.settings, group=self.name, topics=self.topics, **self.consumer_config)
-        log.info("batch consumer started", extra={"consumer": self.name, "topics": self.topics})
-        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
+        log.info("batch consumer started", extra={"consumer": self.name, "topics": self.topics,
+                                                  "apply": "process" if self.apply_process else "thread"})
+        child_stop = None
+        if self.apply_process is not None:
+            context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited sockets
+            child_stop = context.Event()
+            worker = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_child,
+                                         initargs=(self.apply_process, child_stop))
+            worker.submit(_child_ready).result()  # started and connected before the first poll
+        else:
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
         pending: tuple[Future, list] | None = None
         try:
             while not stop.is_set():
@@ -68,14 +85,21 @@ class BatchConsumerRunner(ConsumerRunner):
                     current, pending = pending, None
                     records = self._finish(*current, records)
                 if records and not stop.is_set():
-                    pending = (worker.submit(self.process_batch, records, stop), records)
+                    pending = (self._submit(worker, records, stop), records)
         finally:
+            if child_stop is not None:
+                child_stop.set()  # a record waiting for a retry in the child gives up, uncommitted
             try:
                 if pending is not None:  # stopping: the poll in flight is finished and committed
                     self._finish(*pending, [])
             finally:
                 worker.shutdown(wait=True)
                 self.close()
+
+    def _submit(self, worker, records: list, stop: threading.Event) -> Future:
+        if isinstance(worker, ProcessPoolExecutor):
+            return worker.submit(_child_process_batch, records)
+        return worker.submit(self.process_batch, records, stop)
 
     def _finish(self, future: Future, records: list, following: list) -> list:
         """Wait for the poll in flight, commit its offsets, and return the `following` records
@@ -152,3 +176,25 @@ class BatchConsumerRunner(ConsumerRunner):
                     seen.add(event.id)
                     new.append((event, data))
             return self.apply_batch(session, new) if new else None
+
+
+# --- the apply process (BatchConsumerRunner(apply_process=...)) ------------------------------------
+_child: tuple[BatchConsumerRunner, Any] | None = None
+
+
+def _start_child(factory: Callable[[], BatchConsumerRunner], stop) -> None:
+    """Runs once in the child: it builds its own runner (database, Redis, tree cache). Signals are
+    the parent's business: it finishes the poll in flight, then closes the pool."""
+    global _child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _child = (factory(), stop)
+
+
+def _child_ready() -> bool:
+    return _child is not None
+
+
+def _child_process_batch(records: list) -> dict[TopicPartition, int]:
+    runner, stop = _child
+    return runner.process_batch(records, stop)

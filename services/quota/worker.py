@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 from shared.config import Settings
 from shared.db import Database
@@ -24,8 +25,10 @@ SERVICE = "quota"
 CONSUMER = "quota-progress"
 
 
-def progress_consumer(*, db: Database, settings: Settings, **consumer_config) -> BatchConsumerRunner:
-    """The consumer of candidate events (group `<namespace>.quota-progress`)."""
+def progress_consumer(*, db: Database, settings: Settings, apply_in_child: bool = False,
+                      **consumer_config) -> BatchConsumerRunner:
+    """The consumer of candidate events (group `<namespace>.quota-progress`). With
+    `apply_in_child`, polls are applied by a child process (see BatchConsumerRunner.run)."""
     store = ProgressStore(get_redis(settings.redis_url), settings)
     tree = CachedTree()
     # Bigger polls share each transaction's fixed cost (commit, locks, lookups) among more admissions.
@@ -33,7 +36,14 @@ def progress_consumer(*, db: Database, settings: Settings, **consumer_config) ->
     return BatchConsumerRunner(
         name=CONSUMER, db=db, settings=settings, handlers=make_handlers(db=db, store=store, tree=tree),
         apply_batch=lambda session, events: apply_batch(session, events, tree=tree),
-        project_batch=lambda events, deltas: project_batch(db, store, events, deltas), **consumer_config)
+        project_batch=lambda events, deltas: project_batch(db, store, events, deltas),
+        apply_process=partial(child_consumer, settings=settings) if apply_in_child else None, **consumer_config)
+
+
+def child_consumer(*, settings: Settings) -> BatchConsumerRunner:
+    """The runner that applies polls inside the child process: its own database and Redis."""
+    configure_logging(service=f"{SERVICE}-{CONSUMER}-apply", level=settings.log_level)
+    return progress_consumer(db=Database(settings.database_url, Base.metadata), settings=settings)
 
 
 def rebuild(*, db: Database, settings: Settings) -> int:
@@ -49,7 +59,7 @@ def main(argv: list[str]) -> None:
     if command == "relay":
         run_relay(db=db, settings=settings)
     elif command == "consume":
-        run_consumer(progress_consumer(db=db, settings=settings))
+        run_consumer(progress_consumer(db=db, settings=settings, apply_in_child=True))
     elif command == "rebuild":
         configure_logging(service=f"{SERVICE}-rebuild", level=settings.log_level)
         print(f"rebuilt {rebuild(db=db, settings=settings)} progress hashes in Redis from the ledger")

@@ -58,10 +58,12 @@ def publish(settings, events: list[Event], *, times: int = 1) -> None:
 
 
 @contextmanager
-def consumers(db, settings, replicas: int = 1):
-    """`replicas` quota consumers in the same group, each in its own thread."""
+def consumers(db, settings, replicas: int = 1, apply_in_child: bool = False):
+    """`replicas` quota consumers in the same group, each in its own thread (applying its polls in
+    a child process of its own with `apply_in_child`, as `worker consume` does)."""
     stop = threading.Event()
-    runners = [progress_consumer(db=db, settings=settings, **FAST_GROUP) for _ in range(replicas)]
+    runners = [progress_consumer(db=db, settings=settings, apply_in_child=apply_in_child, **FAST_GROUP)
+               for _ in range(replicas)]
     threads = [threading.Thread(target=r.run, args=(stop,), daemon=True) for r in runners]
     for t in threads:
         t.start()

@@ -50,13 +50,14 @@ def small_tree(client, admin):
                           headers=admin).status_code == 200
 
 
-def test_twice_delivered_with_two_replicas_counts_once(client, admin, db, settings):
+@pytest.mark.parametrize("apply_in_child", [False, True], ids=["apply-thread", "apply-process"])
+def test_twice_delivered_with_two_replicas_counts_once(client, admin, db, settings, apply_in_child):
     small_tree(client, admin)
     # Phường Đông Phong: term target 20, admitted 37 (185%).
     events = (many(20, "DONG-PHONG-CB1", date(2021, 1, 4), date(2022, 12, 30))
               + many(17, "DONG-PHONG-CB2", date(2023, 1, 4), date(2023, 12, 30), ethnic_minority=True))
     publish(settings, events, times=2)
-    with consumers(db, settings, replicas=2):
+    with consumers(db, settings, replicas=2, apply_in_child=apply_in_child):
         wait_until(lambda: counter(db, "P-DONG-PHONG", "2020-2025") == 37, timeout=120,
                    message="37 admissions counted")
         # A revocation, itself delivered twice.
