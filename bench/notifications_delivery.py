@@ -22,39 +22,22 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from services.notifications import subscriptions, tree
 from services.notifications.models import Base, Notification
 from services.notifications.webhooks import SIGNATURE_HEADER, verify
+from tests.support import fresh_database
 from shared.config import ROOT, Settings
 from shared.contracts import QUOTA_MET, build_event, to_message
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
 
-PG_ADMIN = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
 
 
-@contextmanager
-def fresh_database(kind: str):
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite"
-        return
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 class Receiver:
@@ -101,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     namespace = f"bench{uuid.uuid4().hex[:8]}"
-    with fresh_database(args.db) as url:
+    with fresh_database(args.db, prefix="bench") as url:
         settings = Settings(service="notifications", database_url=url, namespace=namespace)
         db = Database(url, Base.metadata)
         db.create_all()

@@ -18,17 +18,15 @@ import json
 import logging
 import random
 import statistics
-import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import date
 
 import redis
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
 from services.quota.app import create_app
@@ -38,31 +36,15 @@ from services.quota.projection import ProgressStore
 from services.quota.progress import FIELDS
 from services.quota.worker import progress_consumer
 from shared.auth import mint_token
+from tests.support import fresh_database
 from shared.config import Settings
 from shared.contracts import CANDIDATE_ADMITTED, build_event, to_message
 from shared.db import Database
 from shared.kafka import ensure_topics
 
-PG_ADMIN = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
 FOUNDED = date(2020, 1, 1)
 
 
-@contextmanager
-def fresh_database(kind: str):
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite"
-        return
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def bulk_tree(db: Database, orgs: list[tuple[str, str, str, str | None]]) -> None:
@@ -245,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"quota progress benchmark ({args.db})")
-    with fresh_database(args.db) as url:
+    with fresh_database(args.db, prefix="bench") as url:
         settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
                             log_level="WARNING")
         db = Database(url, Base.metadata)
@@ -259,7 +241,7 @@ def main() -> None:
     print(f"    ratio: {rates['ours'] / rates['raw']:.2f}")
     if args.skip_latency:
         return
-    with fresh_database(args.db) as url:
+    with fresh_database(args.db, prefix="bench") as url:
         settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
                             log_level="WARNING", jwt_secret="bench-secret-of-at-least-32-bytes!")
         db = Database(url, Base.metadata)

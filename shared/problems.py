@@ -52,11 +52,11 @@ def flatten_webargs_messages(messages: dict[str, Any]) -> dict[str, Any]:
     """webargs nests errors by location ({"json": {"target": [...]}}): keep body fields as they
     are, and name the others by location ("query.period", "headers.Idempotency-Key")."""
     out: dict[str, Any] = {}
-    for location, fields in (messages or {}).items():
-        if not isinstance(fields, dict):
-            out[location] = fields
+    for location, by_field in (messages or {}).items():
+        if not isinstance(by_field, dict):
+            out[location] = by_field
             continue
-        for field, msgs in fields.items():
+        for field, msgs in by_field.items():
             name = field if location in ("json", "form", "files") else f"{location}.{field}"
             out[name] = msgs
     return out

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 
 from shared.config import Settings
-from tests.support import PG_ADMIN_URL, stack, unique_namespace
+from tests.support import fresh_database, stack, unique_namespace
 
 DATABASES = [d.strip() for d in os.environ.get("CHITIEU_TEST_DATABASES", "sqlite").split(",") if d.strip()]
 
@@ -45,20 +43,12 @@ def redis_client(real_stack, namespace):
 
 
 @pytest.fixture(params=DATABASES)
-def database_url(request, tmp_path):
+def database_url(request):
     """An empty database of each kind under test: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'service.sqlite'}"
-        return
-    request.getfixturevalue("real_stack")
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    if request.param != "sqlite":
+        request.getfixturevalue("real_stack")
+    with fresh_database(request.param) as url:
+        yield url
 
 
 @pytest.fixture

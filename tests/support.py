@@ -2,16 +2,39 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import create_engine, text
 
 from shared.config import ROOT, Settings
 
 PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
+PG_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
+
+
+@contextmanager
+def fresh_database(kind: str, *, prefix: str = "test") -> Iterator[str]:
+    """The URL of an empty database, dropped afterwards: a SQLite file or a new PostgreSQL database."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/{prefix}.sqlite"
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield PG_URL.format(name=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def unique_namespace() -> str:

@@ -14,7 +14,7 @@ from shared.contracts import (CANDIDATE_TRANSFERRED, ORGANIZATION_CREATED, ORGAN
 from shared.outbox import record_event
 
 from . import tree
-from .models import Candidate, Organization, Transfer, outbox
+from .models import Candidate, Transfer, outbox
 from .registry import CLOSED_STAGES, EVENT_SOURCE
 
 CONSUMER = "candidates-tree"
