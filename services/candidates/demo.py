@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 import requests
 
+from shared import clock
+
 from .registry import make_national_id
 
 CELLS = ("P-DONG-SON-CB1", "P-DONG-SON-CB2", "P-QUANG-CAT-CB1", "P-QUANG-CAT-CB2")
@@ -82,7 +84,7 @@ def _steps(cell: str, admitted_on: date, until: str) -> list[dict]:
 
 def plan(today: date | None = None) -> list[tuple[str, dict, list[dict]]]:
     """(key, candidate body, transition bodies) of every demo candidate."""
-    today = today or date.today()
+    today = today or clock.today()
     people, n = [], 0
     for cell in CELLS:
         for i in range(ADMITTED_2024[cell]):

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.contracts import (CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED, CANDIDATE_CLOSED,
                               CANDIDATE_RECOGNISED_OFFICIAL, CANDIDATE_STAGE_CHANGED)
 from shared.outbox import record_event
@@ -74,7 +75,7 @@ def transition(session: Session, *, candidate: Candidate, request: dict[str, Any
                holidays: frozenset[date] = frozenset(), today: date | None = None) -> Outcome:
     """Move `candidate` as `request` (a loaded TransitionRequest) asks; see the module docstring."""
     target, on = request["to"], request["date"]
-    today = today or date.today()
+    today = today or clock.today()
     new_stage = stage_after(candidate.stage, target)
     if new_stage is None:
         allowed = ", ".join(ALLOWED.get(candidate.stage, ())) or "none"

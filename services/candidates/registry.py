@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from unidecode import unidecode
 
+from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
 from shared.outbox import record_event
 from shared.problems import Problem
@@ -111,7 +112,7 @@ def candidate_errors(session: Session, data: dict[str, Any], *, cells: dict[str,
     if data["date_of_birth"] >= data["listed_on"]:
         errors["date_of_birth"] = ["Ngày sinh phải trước ngày lập danh sách. / The date of birth must precede "
                                    "the listing date."]
-    if data["listed_on"] > date.today():
+    if data["listed_on"] > clock.today():
         errors["listed_on"] = ["Ngày lập danh sách không được ở tương lai. / The listing date cannot be in the "
                                "future."]
     code = data["org_code"]
@@ -251,7 +252,7 @@ def transfer(session: Session, *, candidate: Candidate, to_org_code: str, on: da
     if to_org_code == candidate.org_code:
         raise Problem(422, "Same organisation", "the candidate is already in this cell",
                       errors={"to_org_code": ["Đã ở chi bộ này. / Already in this cell."]})
-    if on < candidate.last_transition_on or on > date.today():
+    if on < candidate.last_transition_on or on > clock.today():
         raise Problem(422, "Invalid date", "the transfer date must lie between the last recorded change and today",
                       errors={"date": [f"Phải từ {candidate.last_transition_on} đến hôm nay. / Must be between "
                                        f"{candidate.last_transition_on} and today."]},

@@ -6,6 +6,7 @@ from datetime import date
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from shared import clock
 from shared.contracts.candidates import OCCUPATION_GROUPS, REMINDER_KINDS
 
 from .pipeline import STAGES, TARGETS
@@ -40,7 +41,7 @@ class CandidateCreate(Schema):
         r"^\d{12}$", error="Số CCCD phải gồm đúng 12 chữ số. / The national ID must be exactly 12 digits."),
         metadata={"description": "12 digits; never returned in full, never in events or logs"})
     org_code = Text(64, required=True, metadata={"description": "the cell (chi bộ) that lists the candidate"})
-    listed_on = Day(load_default=lambda: date.today(), metadata={"description": "default: today"})
+    listed_on = Day(load_default=clock.today, metadata={"description": "default: today"})
     youth_union_member = fields.Boolean(load_default=False)
     helpers = fields.List(Text(200), load_default=list, validate=validate.Length(max=10),
                           metadata={"description": "official members assigned to help the candidate"})
@@ -92,7 +93,7 @@ class RemindersQuery(Schema):
 
 class CellStrengthRequest(Schema):
     official_members = fields.Integer(required=True, validate=validate.Range(min=0, max=100000))
-    as_of = Day(load_default=lambda: date.today())
+    as_of = Day(load_default=clock.today)
 
 
 class ImportFile(Schema):

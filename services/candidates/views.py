@@ -12,6 +12,7 @@ from functools import lru_cache
 from flask import Response, json, request
 from flask_smorest import Blueprint
 
+from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.problems import Problem
 
@@ -239,7 +240,7 @@ def funnel(code):
 def list_reminders(args, code):
     """Deadlines in the subtree: probation ending, certificates expiring, decisions overdue."""
     require_role("viewer")
-    as_of = args.get("as_of") or date.today()
+    as_of = args.get("as_of") or clock.today()
     with _db().transaction() as session:
         _org(session, code, "viewer")
         found = reminders.due_reminders(session, as_of=as_of, org_code=code, window_days=args["window_days"],

@@ -14,6 +14,7 @@ import sys
 import threading
 from datetime import date
 
+from shared import clock
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import Database
@@ -36,7 +37,7 @@ def tree_consumer(*, db: Database, settings: Settings, **consumer_config) -> Con
 def reminder_pass(db: Database, *, as_of: date | None = None) -> int:
     """One pass: every reminder due and not yet sent goes to the outbox; returns how many."""
     with db.transaction() as session:
-        return reminders.publish_due(session, as_of=as_of or date.today(), holidays=holidays())
+        return reminders.publish_due(session, as_of=as_of or clock.today(), holidays=holidays())
 
 
 def run_reminders(db: Database, stop: threading.Event, *, interval: float) -> None:

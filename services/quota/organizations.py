@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.contracts import (ORGANIZATION_CREATED, ORGANIZATION_DISSOLVED, ORGANIZATION_MERGED,
                               ORGANIZATION_MOVED, ORGANIZATION_RENAMED)
 from shared.outbox import record_event
@@ -47,7 +48,7 @@ def bump_tree_version(session: Session) -> None:
 
 def is_within(session: Session, code: str, ancestor: str, *, on: date | None = None) -> bool:
     """True if `code` is `ancestor` or lies below it in the tree in force on `on` (default today)."""
-    return ancestor in SqlTree(session).ancestors(code, on or date.today())
+    return ancestor in SqlTree(session).ancestors(code, on or clock.today())
 
 
 def children_on(session: Session, code: str, on: date) -> list[Organization]:

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.contracts import QUOTA_ASSIGNED
 from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 from shared.problems import Problem
@@ -93,7 +94,7 @@ def set_quota(session: Session, *, org_code: str, period: str, target: int, comp
                        "previous_target": previous, "composition": items, "assigner_org_code": assigner})
     # A quota set after the admissions were counted may already be reached.
     from .progress import check_milestones
-    check_milestones(session, keys=[(org_code, period)], reached_on=date.today())
+    check_milestones(session, keys=[(org_code, period)], reached_on=clock.today())
     return quota
 
 
@@ -121,7 +122,7 @@ def list_quotas(session: Session, *, org_code: str) -> list[dict]:
 
 def default_day(period: Period, as_of: date | None) -> date:
     """The day whose tree a period's report uses: `as_of`, capped to the period's last day."""
-    day = as_of or date.today()
+    day = as_of or clock.today()
     return min(max(day, period.start), period.end - timedelta(days=1))
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
+
 from .models import Quota
 from .organizations import children_on, get_organization
 from .progress import figures_view, quota_composition
@@ -19,7 +21,7 @@ def progress_report(session: Session, store: ProgressStore, *, org_code: str, pe
                     as_of: date | None = None, rank_by: str = "percent") -> dict:
     parsed = check_period(period)
     org = get_organization(session, org_code)
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     day = default_day(parsed, as_of)
     children = children_on(session, org_code, day)
     codes = [org_code] + [c.code for c in children]

@@ -5,12 +5,11 @@ token limits every call to that organisation's subtree ('*' = the whole country)
 """
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.problems import Problem
 from shared.redis_client import get_redis
@@ -77,7 +76,7 @@ def create(body):
             _scope(session, body["parent_code"], "admin")
         org = organizations.create_organization(session, code=body["code"], name=body["name"], type=body["type"],
                                                 parent_code=body["parent_code"],
-                                                effective_date=body["effective_date"] or date.today())
+                                                effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
 
 
@@ -96,7 +95,7 @@ def import_tree(files):
                 parent = row.get("parent_code")
                 if not parent or (parent not in in_file and not organizations.is_within(session, parent, principal.org)):
                     raise Problem(403, "Forbidden", f"'{row.get('code')}' would be outside your scope '{principal.org}'")
-        codes = importer.import_tree(session, rows=rows, default_date=date.today())
+        codes = importer.import_tree(session, rows=rows, default_date=clock.today())
     return {"created": len(codes), "codes": codes}
 
 
@@ -119,7 +118,7 @@ def children(query, code):
         organizations.get_organization(session, code)
         return [{c: getattr(o, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
                                             "ended_on", "merged_into")}
-                for o in organizations.children_on(session, code, query["as_of"] or date.today())]
+                for o in organizations.children_on(session, code, query["as_of"] or clock.today())]
 
 
 def _tree_change(code: str, *others: str):
@@ -139,7 +138,7 @@ def rename(body, code):
     with _db().transaction() as session:
         _tree_change(code)(session)
         org = organizations.rename_organization(session, code=code, name=body["name"],
-                                                effective_date=body["effective_date"] or date.today())
+                                                effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
 
 
@@ -151,7 +150,7 @@ def move(body, code):
     with _db().transaction() as session:
         _tree_change(code, body["parent_code"])(session)
         org = organizations.move_organization(session, code=code, parent_code=body["parent_code"],
-                                              effective_date=body["effective_date"] or date.today())
+                                              effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
 
 
@@ -163,7 +162,7 @@ def merge(body, code):
     with _db().transaction() as session:
         _tree_change(code, body["into_code"])(session)
         org = organizations.merge_organization(session, code=code, into_code=body["into_code"],
-                                               effective_date=body["effective_date"] or date.today())
+                                               effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
 
 
@@ -175,7 +174,7 @@ def dissolve(body, code):
     with _db().transaction() as session:
         _tree_change(code, body["children_to"])(session)
         org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
-                                                  effective_date=body["effective_date"] or date.today())
+                                                  effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
 
 
