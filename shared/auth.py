@@ -51,12 +51,19 @@ def decode_token(token: str, *, secret: str) -> Principal:
 
 
 def current_principal() -> Principal:
-    """The caller of this request (401 unless a valid bearer token was sent)."""
+    """The caller of this request (401 unless a valid bearer token was sent).
+
+    The token comes in the `Authorization: Bearer` header; a GET may instead carry it as the
+    `access_token` query parameter (RFC 6750 §2.3), because a browser's EventSource cannot send
+    headers to a live stream."""
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
+        if not header and request.method == "GET":
+            scheme, token = "bearer", request.args.get("access_token", "")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <token>'")
+            raise Problem(401, "Unauthorized", "Chưa xác thực: gửi 'Authorization: Bearer <token>' / "
+                                               "send 'Authorization: Bearer <token>'")
         g.principal = decode_token(token.strip(), secret=current_app.config["CHITIEU_SETTINGS"].jwt_secret)
     return g.principal
 

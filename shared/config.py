@@ -35,6 +35,10 @@ class Settings:
     log_level: str = "INFO"
     # Base URLs of the other services' public HTTP APIs (for demo loading and integration).
     service_urls: dict[str, str] = field(default_factory=dict)
+    # Request bodies above these sizes are refused (413) from their headers, before being read:
+    # JSON bodies, and multipart uploads (CSV/XLSX imports).
+    max_json_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -46,6 +50,8 @@ class Settings:
             jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
             namespace=_env("NAMESPACE", "chitieu"),
             log_level=_env("LOG_LEVEL", "INFO"),
+            max_json_bytes=int(_env("MAX_JSON_BYTES", str(2 * 1024 * 1024))),
+            max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

@@ -1,20 +1,26 @@
 """What every service's Flask app has in common: flask-smorest with OpenAPI at /openapi.json,
-problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs."""
+problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs,
+and the guard in front of every /api/v1 request: the caller is known and the body is small enough
+before any view, decorator or parser touches the body."""
 from __future__ import annotations
 
 import logging
 import time
 from typing import Callable
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .auth import current_principal
 from .config import DEV_JWT_SECRET, Settings
 from .problems import Problem, ProblemSchema, flatten_webargs_messages, problem_response
 
 log = logging.getLogger("chitieu.http")
+API_PREFIX = "/api/v1"
 
 
 class ProblemApi(Api):
@@ -58,7 +64,8 @@ def create_app(*, settings: Settings, title: str, description: str,
     api = ProblemApi(app)
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:
-        api.register_blueprint(bp, url_prefix=f"/api/v1{bp.url_prefix or ''}")
+        api.register_blueprint(bp, url_prefix=f"{API_PREFIX}{bp.url_prefix or ''}")
+    app.before_request(guard_api_request)
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
@@ -76,6 +83,12 @@ def create_app(*, settings: Settings, title: str, description: str,
                                                "statement": (exc.statement or "")[:500]})
             if isinstance(exc, OperationalError):
                 return problem_response(503, "Service Unavailable", "the database does not answer; retry later")
+        elif isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+            log.error("redis error", extra={"path": request.path, "error": type(exc).__name__})
+            return problem_response(503, "Service Unavailable",
+                                    "Máy chủ số liệu trực tiếp (Redis) không trả lời; hãy thử lại sau / "
+                                    "the live figures store (Redis) does not answer; retry later",
+                                    headers={"Retry-After": "5"})
         else:
             log.exception("unhandled error", extra={"path": request.path})
         return problem_response(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -96,16 +109,34 @@ def create_app(*, settings: Settings, title: str, description: str,
     return app
 
 
-def standard_readiness(settings: Settings, db) -> dict[str, Callable[[], None]]:
-    """What every service needs to answer: its database, the Kafka broker and Redis."""
+def guard_api_request() -> None:
+    """Before any view of /api/v1: authenticate (401), then bound the body (413), both from the
+    headers alone, so an anonymous or oversized request costs no parsing. Views still check the
+    role and scope they need (shared.auth.require_role / require_scope reuse this principal)."""
+    if not request.path.startswith(API_PREFIX + "/"):
+        return
+    current_principal()
+    settings: Settings = current_app.config["CHITIEU_SETTINGS"]
+    upload = request.mimetype == "multipart/form-data"
+    limit = settings.max_upload_bytes if upload else settings.max_json_bytes
+    # Werkzeug stops reading at this limit too, so a chunked body without Content-Length is cut off.
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        name = "CHITIEU_MAX_UPLOAD_BYTES" if upload else "CHITIEU_MAX_JSON_BYTES"
+        raise Problem(413, "Content Too Large",
+                      f"Nội dung yêu cầu vượt giới hạn {limit} byte / the request body exceeds {limit} bytes",
+                      errors={"file" if upload else "body": [f"tối đa / at most {limit} bytes ({name})"]})
+
+
+def standard_readiness(settings: Settings, db, *, redis: bool = True) -> dict[str, Callable[[], None]]:
+    """What a service needs to answer: its database and the Kafka broker, and Redis if it uses it."""
     from .kafka import check_broker
     from .redis_client import get_redis
 
-    return {
-        "database": db.ping,
-        "kafka": lambda: check_broker(settings),
-        "redis": lambda: get_redis(settings.redis_url).ping(),
-    }
+    checks = {"database": db.ping, "kafka": lambda: check_broker(settings)}
+    if redis:
+        checks["redis"] = lambda: get_redis(settings.redis_url).ping()
+    return checks
 
 
 def health_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
@@ -129,8 +160,10 @@ def health_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
                 check()
                 checks[name] = "ok"
             except Exception as exc:  # report, never raise: this endpoint must answer
+                # The reason (host names, addresses) goes to the log, never to an anonymous caller.
+                log.warning("readiness check failed", extra={"check": name, "error": f"{type(exc).__name__}: {exc}"[:300]})
                 ok = False
-                checks[name] = f"error: {exc.__class__.__name__}: {exc}"[:300]
+                checks[name] = "failed"
         if not ok:
             return problem_response(503, "Service Unavailable", "a dependency does not answer",
                                     errors={"checks": checks})

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         settings=settings,
         title="chitieu candidate service",
         description="Quần chúng ưu tú từ khi lập danh sách đến khi là đảng viên chính thức. / Candidates from first listing to official membership.",
-        readiness=standard_readiness(settings, db),
+        readiness=standard_readiness(settings, db, redis=False),
         blueprints=blueprints,
     )
     app.extensions["db"] = db
