@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 
 def insert_many(session: Session, table: Table, rows: list[dict], *, returning: tuple[str, ...] = (),
-                conflict: tuple[str, ...] = (), add: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> list:
+                conflict: tuple[str, ...] = (), add: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+                ignore_where: str = "") -> list:
     """Insert `rows` (dicts with the same keys). With `conflict` (unique columns) and `add`, an
-    existing row gets the new values added to its own (counters); with `ignore` (unique columns),
-    a row that exists is left alone. Returns the `returning` columns of every row written."""
+    existing row gets the new values added to its own (counters); with `ignore` (unique columns,
+    and `ignore_where`, the predicate of a partial unique index), a row that exists is left alone.
+    Returns the `returning` columns of every row written."""
     if not rows:
         return []
     dialect = session.get_bind().dialect
@@ -34,7 +36,7 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
             session.connection().exec_driver_sql(sql, [tuple(_sqlite(row[c]) for c in columns) for row in rows])
             return []
         return _sqlite_insert(session, table, rows, columns, returning=returning, conflict=conflict, add=add,
-                              ignore=ignore)
+                              ignore=ignore, ignore_where=ignore_where)
     types = ", ".join(f"{quote(c)} {_pg_type(table, c, dialect)}" for c in columns)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"SELECT {', '.join(quote(c) for c in columns)} FROM json_to_recordset(CAST(:rows AS json)) AS x({types})")
@@ -42,7 +44,7 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
         sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + EXCLUDED.{quote(c)}" for c in add)
         sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {sets}"
     elif ignore:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}) DO NOTHING"
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}){_where(ignore_where)} DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json, ensure_ascii=False)})
@@ -55,7 +57,7 @@ SQLITE_MAX_PARAMETERS = 32000
 
 def _sqlite_insert(session: Session, table: Table, rows: list[dict], columns: list[str], *,
                    returning: tuple[str, ...], conflict: tuple[str, ...], add: tuple[str, ...],
-                   ignore: tuple[str, ...]) -> list:
+                   ignore: tuple[str, ...], ignore_where: str) -> list:
     """Multi-row INSERT ... ON CONFLICT ... RETURNING straight to the driver, in chunks (what
     SQLAlchemy's executemany would send, without its per-row parameter processing); the
     returned values are converted as SQLAlchemy converts them (dates from text)."""
@@ -67,7 +69,7 @@ def _sqlite_insert(session: Session, table: Table, rows: list[dict], columns: li
         sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + excluded.{quote(c)}" for c in add)
         tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {sets}"
     elif ignore:
-        tail = f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}) DO NOTHING"
+        tail = f" ON CONFLICT ({', '.join(quote(c) for c in ignore)}){_where(ignore_where)} DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(c) for c in returning)}"
     row_marks = f"({', '.join('?' for _ in columns)})"
@@ -82,6 +84,11 @@ def _sqlite_insert(session: Session, table: Table, rows: list[dict], columns: li
         if returning:
             out += [tuple(v if f is None else f(v) for f, v in zip(convert, row)) for row in result.fetchall()]
     return out
+
+
+def _where(predicate: str) -> str:
+    # The conflict target of a partial unique index repeats the index's predicate.
+    return f" WHERE {predicate}" if predicate else ""
 
 
 def _pg_type(table: Table, column: str, dialect) -> str:

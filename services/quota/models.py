@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        func)
+                        func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntId, messaging_tables
@@ -121,7 +121,14 @@ class CountedTerm(Base):
 
 class Admission(Base):
     __tablename__ = "admissions"
-    __table_args__ = (UniqueConstraint("candidate_id", "admission_date", name="uq_admissions_candidate_date"),)
+    # One row per admission event. A person counts at most once at a time: one open (not revoked)
+    # admission per candidate, so the same admission sent twice under two event ids counts once,
+    # while admit / revoke / admit again (a corrected decision, even on the same day) counts 1.
+    __table_args__ = (
+        Index("uq_admissions_open_candidate", "candidate_id", unique=True,
+              sqlite_where=text("revoked_on IS NULL"), postgresql_where=text("revoked_on IS NULL")),
+        Index("ix_admissions_candidate_date", "candidate_id", "admission_date"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)

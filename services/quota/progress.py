@@ -110,46 +110,78 @@ def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree |
         tree = CachedTree()
     if isinstance(tree, CachedTree):
         tree.refresh(session)
-    extra_terms = frozenset(session.execute(select(CountedTerm.period)).scalars())
+    lookups = _Lookups(tree, frozenset(session.execute(select(CountedTerm.period)).scalars()))
+    deltas: list[Delta] = []
+    for run in _runs(changes):
+        deltas += _apply_run(session, run, lookups)
+    return deltas
 
-    new_rows, batch_keys = [], {}
-    # Within a poll the same cells, dates and chains come back again and again: their lookups,
-    # their key lists and their JSON are computed once (the lists are shared, never mutated).
-    chains: dict[tuple[str, date], list[str]] = {}
-    periods_by_day: dict[date, list[str]] = {}
-    keys_of: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[Key], str, str]] = {}
+
+def _runs(changes: list):
+    """The changes cut, in order, into runs where each person's admission comes before any other
+    change of that person: a run's admissions are inserted together, then walked in order, so
+    admit / revoke / admit of one person (a corrected decision) takes two runs. A poll of
+    different people, the usual case, is one run."""
+    run: list = []
+    seen: set[str] = set()
     for change in changes:
-        ident = (change.candidate_id, change.admission_date)
-        if not isinstance(change, AdmissionChange) or ident in batch_keys:
-            continue  # the same admission twice in one poll, under two event ids: the first counts
-        day = change.admission_date
-        orgs = chains.get((change.org_code, day))
+        if isinstance(change, AdmissionChange) and change.candidate_id in seen:
+            yield run
+            run, seen = [], set()
+        run.append(change)
+        seen.add(change.candidate_id)
+    if run:
+        yield run
+
+
+class _Lookups:
+    """Within a poll the same cells, dates and chains come back again and again: their lookups,
+    their key lists and their JSON are computed once (the lists are shared, never mutated)."""
+
+    def __init__(self, tree, extra_terms: frozenset[str]):
+        self.tree, self.extra_terms = tree, extra_terms
+        self.chains: dict[tuple[str, date], list[str]] = {}
+        self.periods_by_day: dict[date, list[str]] = {}
+        self.keys_of: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[Key], str, str]] = {}
+
+    def keys(self, org_code: str, day: date) -> tuple[list[Key], str, str]:
+        """The (org, period) keys an admission in `org_code` on `day` counts toward, and the JSON
+        of its organisations and periods for the ledger."""
+        orgs = self.chains.get((org_code, day))
         if orgs is None:
-            orgs = chains[(change.org_code, day)] = tree.chain(change.org_code, day)
-        periods = periods_by_day.get(day)
+            orgs = self.chains[(org_code, day)] = self.tree.chain(org_code, day)
+        periods = self.periods_by_day.get(day)
         if periods is None:
-            periods = periods_by_day[day] = periods_of(day, extra_terms)
-        cached = keys_of.get((tuple(orgs), tuple(periods)))
+            periods = self.periods_by_day[day] = periods_of(day, self.extra_terms)
+        cached = self.keys_of.get((tuple(orgs), tuple(periods)))
         if cached is None:
-            cached = keys_of[(tuple(orgs), tuple(periods))] = (
+            cached = self.keys_of[(tuple(orgs), tuple(periods))] = (
                 [(org, period) for org in orgs for period in periods], json.dumps(orgs), json.dumps(periods))
-        batch_keys[ident] = cached[0]
+        return cached
+
+
+def _apply_run(session: Session, run: list, lookups: _Lookups) -> list[Delta]:
+    new_rows, keys_by_event = [], {}
+    for change in run:
+        if not isinstance(change, AdmissionChange):
+            continue
+        keys, orgs_json, periods_json = lookups.keys(change.org_code, change.admission_date)
+        keys_by_event[change.event_id] = keys
         new_rows.append({"event_id": change.event_id, "candidate_id": change.candidate_id,
-                         "org_code": change.org_code, "admission_date": day,
-                         "counted_orgs": cached[1], "counted_periods": cached[2], **change.flags})
-    # An admission already in the ledger under another event id is left alone (UNIQUE candidate+date).
-    inserted = {(candidate_id, day) for candidate_id, day in insert_many(
-        session, Admission.__table__, new_rows, ignore=("candidate_id", "admission_date"),
-        returning=("candidate_id", "admission_date"))}
-    batch_keys = {ident: keys for ident, keys in batch_keys.items() if ident in inserted}
+                         "org_code": change.org_code, "admission_date": change.admission_date,
+                         "counted_orgs": orgs_json, "counted_periods": periods_json, **change.flags})
+    # A person already counted (an open admission, under another event id) is left alone.
+    inserted = {event_id for (event_id,) in insert_many(
+        session, Admission.__table__, new_rows, ignore=("candidate_id",), ignore_where="revoked_on IS NULL",
+        returning=("event_id",))}
 
     # In event order: (event id, keys, sign, flags, date) for the counters and milestones.
     steps: list[tuple[str, list[Key], int, dict, date]] = []
-    for change in changes:
+    for change in run:
         if isinstance(change, AdmissionChange):
-            keys = batch_keys.pop((change.candidate_id, change.admission_date), None)
-            if keys is not None:
-                steps.append((change.event_id, keys, 1, change.flags, change.admission_date))
+            if change.event_id in inserted:
+                steps.append((change.event_id, keys_by_event[change.event_id], 1, change.flags,
+                              change.admission_date))
         else:
             step = _revoke(session, change)
             if step is not None:
@@ -166,14 +198,14 @@ def counted_keys(counted_orgs: str, counted_periods: str) -> list[Key]:
 
 
 def _revoke(session: Session, change: RevocationChange):
-    # autoflush makes admissions inserted earlier in this batch visible here.
-    admission = session.execute(select(Admission).where(
-        Admission.candidate_id == change.candidate_id, Admission.admission_date == change.admission_date)
-        .with_for_update()).scalar()
+    # The person's open admission of that date; autoflush makes this run's insertions visible.
+    of_that_day = (Admission.candidate_id == change.candidate_id, Admission.admission_date == change.admission_date)
+    admission = session.execute(select(Admission).where(*of_that_day, Admission.revoked_on.is_(None))
+                                .with_for_update()).scalar()
     if admission is None:
+        if session.execute(select(Admission.id).where(*of_that_day).limit(1)).first() is not None:
+            return None  # already taken back (under another event id)
         raise PoisonEvent(f"no admission of candidate {change.candidate_id} on {change.admission_date}")
-    if admission.revoked_on is not None:
-        return None  # already taken back (under another event id)
     session.execute(update(Admission).where(Admission.id == admission.id).values(
         revoked_on=change.revoked_on, revoke_event_id=change.event_id))
     keys = counted_keys(admission.counted_orgs, admission.counted_periods)
