@@ -17,7 +17,7 @@ from shared.outbox import record_event
 from shared.problems import Problem
 
 from .models import Organization, OrganizationName, OrganizationParent, TreeVersion, outbox
-from .tree import SqlTree
+from .tree import SqlTree, lock_tree
 
 SOURCE = "/quota"
 ORG_TYPES = ("central", "province", "block", "city", "district", "grassroots", "cell", "other")
@@ -80,6 +80,7 @@ def _current_record(session: Session, code: str) -> OrganizationParent | None:
 
 def create_organization(session: Session, *, code: str, name: str, type: str, parent_code: str | None,
                         effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
     if type not in ORG_TYPES:
         raise Problem(422, "Unprocessable Entity", "loại tổ chức không hợp lệ / unknown organisation type",
                       errors={"type": [f"một trong / one of {', '.join(ORG_TYPES)}"]})
@@ -102,6 +103,7 @@ def create_organization(session: Session, *, code: str, name: str, type: str, pa
 
 
 def rename_organization(session: Session, *, code: str, name: str, effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
     org = get_organization(session, code)
     _require_active(org, "code")
     latest = session.execute(select(OrganizationName).where(OrganizationName.code == code)
@@ -148,6 +150,7 @@ def _refuse_cycle(session: Session, code: str, new_parent: str, on: date, field:
 
 
 def move_organization(session: Session, *, code: str, parent_code: str, effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
     org = get_organization(session, code)
     _require_active(org, "code")
     parent = get_organization(session, parent_code, field="parent_code")
@@ -179,6 +182,7 @@ def _end(session: Session, org: Organization, effective_date: date) -> list[Orga
 
 
 def merge_organization(session: Session, *, code: str, into_code: str, effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
     if code == into_code:
         raise Problem(422, "Unprocessable Entity", "không thể hợp nhất một tổ chức vào chính nó / "
                       "an organisation cannot be merged into itself",
@@ -201,6 +205,7 @@ def merge_organization(session: Session, *, code: str, into_code: str, effective
 
 def dissolve_organization(session: Session, *, code: str, effective_date: date,
                           children_to: str | None = None) -> Organization:
+    lock_tree(session, exclusive=True)
     org = get_organization(session, code)
     _require_active(org, "code")
     target = children_to or org.parent_code

@@ -22,10 +22,10 @@ from shared.consumer import PoisonEvent
 from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event
 
 from .models import (ATTRIBUTES, Admission, CountedTerm, Milestone, Organization,
-                     ProgressCounter, Quota, TreeVersion, outbox)
+                     ProgressCounter, Quota, outbox)
 from .bulk import insert_many
 from .periods import Period, periods_of
-from .tree import CachedTree, _Tree
+from .tree import CachedTree, _Tree, lock_tree
 
 SOURCE = "/quota"
 FIELDS = ("admitted",) + ATTRIBUTES
@@ -81,15 +81,6 @@ def percent_of_plan(admitted: int, target: int | None) -> Decimal | None:
     if not target:
         return None
     return (Decimal(admitted) * 100 / Decimal(target)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def lock_tree(session: Session, *, exclusive: bool = False) -> None:
-    """Tree changes and term back-fills take the tree_version row exclusively; a consumer's
-    transaction shares it, so it sees the tree and the counted terms as they are when it commits.
-    (SQLite's BEGIN IMMEDIATE already serialises writers.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        query = select(TreeVersion.version).where(TreeVersion.id == 1)
-        session.execute(query.with_for_update() if exclusive else query.with_for_update(read=True))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,18 @@ from sqlalchemy.orm import Session
 
 from .models import Organization, OrganizationParent, TreeVersion
 
+
+def lock_tree(session: Session, *, exclusive: bool = False) -> None:
+    """The one lock of the tree. Tree changes and term back-fills take the tree_version row
+    exclusively, as their first statement, so their checks (no cycle, an active parent) see the
+    tree as the previous change left it; a consumer's transaction shares it, so it sees the tree
+    and the counted terms as they are when it commits. (SQLite's BEGIN IMMEDIATE already
+    serialises writers.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        query = select(TreeVersion.version).where(TreeVersion.id == 1)
+        session.execute(query.with_for_update() if exclusive else query.with_for_update(read=True))
+
+
 MAX_DEPTH = 50  # far deeper than any real tree; stops a corrupt history from looping
 
 
