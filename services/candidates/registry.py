@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -91,14 +91,16 @@ def require_cell(session: Session, code: str, *, field: str = "org_code") -> Org
 
 # --- listing a candidate --------------------------------------------------------------------------
 
-def list_candidate(session: Session, *, data: dict[str, Any], recorded_by: str) -> Candidate:
+def list_candidate(session: Session, *, data: dict[str, Any], recorded_by: str,
+                   visible: Callable[[str], bool]) -> Candidate:
     """Create a candidate at stage `source` and publish candidate.listed. `data` is a loaded
-    CandidateCreate. Raises Problem(422) naming the fields that are wrong; nothing is written then."""
+    CandidateCreate. Raises Problem(422) naming the fields that are wrong; nothing is written then.
+    `visible(org_code)` tells whether the caller may see a candidate of that organisation."""
     errors = candidate_errors(session, data)
     if errors:
         raise Problem(422, "Invalid candidate", "invalid fields: " + ", ".join(sorted(errors)), errors=errors)
     candidate = new_candidate(data, recorded_by=recorded_by)
-    add_listed(session, candidate)
+    add_listed(session, candidate, visible=visible)
     return candidate
 
 
@@ -128,9 +130,11 @@ def candidate_errors(session: Session, data: dict[str, Any], *, cells: dict[str,
     return errors
 
 
-def open_candidate_with_national_id(session: Session, national_id: str) -> str | None:
-    return session.scalar(select(Candidate.id).where(
-        Candidate.national_id == national_id, Candidate.stage.notin_(CLOSED_STAGES)).limit(1))
+def open_candidate_with_national_id(session: Session, national_id: str) -> tuple[str, str] | None:
+    """(id, org_code) of the open candidate with this national ID, if any."""
+    row = session.execute(select(Candidate.id, Candidate.org_code).where(
+        Candidate.national_id == national_id, Candidate.stage.notin_(CLOSED_STAGES)).limit(1)).first()
+    return (row.id, row.org_code) if row else None
 
 
 def candidate_row(data: dict[str, Any], *, recorded_by: str) -> dict[str, Any]:
@@ -160,16 +164,16 @@ def new_candidate(data: dict[str, Any], *, recorded_by: str) -> Candidate:
     return Candidate(**candidate_row(data, recorded_by=recorded_by))
 
 
-def add_listed(session: Session, candidate: Candidate) -> None:
+def add_listed(session: Session, candidate: Candidate, *, visible: Callable[[str], bool]) -> None:
     """Write a new candidate, its first history line and candidate.listed (same transaction)."""
     existing = open_candidate_with_national_id(session, candidate.national_id)
     if existing:
-        raise _already_listed(existing)
+        raise _already_listed(*existing, visible=visible)
     session.add(candidate)
     try:
         session.flush()
     except IntegrityError as exc:  # listed by a concurrent request since the check above
-        raise _already_listed("?") from exc
+        raise _already_listed(None, None, visible=visible) from exc
     session.add(Transition(candidate_id=candidate.id, kind="listing", from_stage=None, to_stage="source",
                            date=candidate.listed_on, org_code=candidate.org_code, evidence={}, warnings=[],
                            recorded_by=candidate.created_by))
@@ -178,10 +182,12 @@ def add_listed(session: Session, candidate: Candidate) -> None:
                        "listed_on": candidate.listed_on})
 
 
-def _already_listed(existing: str) -> Problem:
+def _already_listed(existing_id: str | None, org_code: str | None, *, visible: Callable[[str], bool]) -> Problem:
+    # Which candidate, and where, only to a caller who may see that organisation: a national ID
+    # must not reveal a person's record elsewhere in the country.
+    where = f" (id {existing_id}, {org_code})" if existing_id and org_code and visible(org_code) else ""
     return Problem(409, "Candidate already listed", "a candidate with this national ID is already in the pipeline",
-                   errors={"national_id": [f"Đã có trong danh sách (id {existing}). / Already listed "
-                                           f"(id {existing})."]})
+                   errors={"national_id": [f"Đã có trong danh sách{where}. / Already listed{where}."]})
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ def _scope(session, org_code: str, role: str):
     return require_scope(org_code, role=role, is_within=lambda code, top: tree.is_within(session, code, top))
 
 
+def _visible_to(session, principal):
+    """Whether an organisation lies in the caller's subtree."""
+    return lambda code: principal.org == ALL_ORGS or tree.is_within(session, code, principal.org)
+
+
 def _json(status: int, body: dict, *, replayed: bool = False, location: str | None = None) -> Response:
     response = Response(json.dumps(body), status=status, mimetype="application/json")
     if replayed:
@@ -83,7 +88,8 @@ def create_candidate(body):
     def action(session):
         registry.require_cell(session, body["org_code"])
         principal = _scope(session, body["org_code"], "officer")
-        candidate = registry.list_candidate(session, data=body, recorded_by=principal.sub)
+        candidate = registry.list_candidate(session, data=body, recorded_by=principal.sub,
+                                            visible=_visible_to(session, principal))
         return 201, CandidateOut().dump(candidate)
 
     return _idempotent("POST /candidates", idempotency.request_hash(request.get_json(silent=True)), action)
@@ -149,6 +155,10 @@ def transfer_candidate(body, candidate_id):
     def action(session):
         candidate = registry.get_candidate(session, candidate_id, for_update=True)
         principal = _scope(session, candidate.org_code, "officer")
+        if not _visible_to(session, principal)(body["to_org_code"]):  # the destination is checked too
+            raise Problem(403, "Forbidden", f"organisation '{body['to_org_code']}' is outside your scope "
+                                            f"'{principal.org}'",
+                          errors={"to_org_code": ["Ngoài phạm vi của bạn / outside your scope"]})
         move = registry.transfer(session, candidate=candidate, to_org_code=body["to_org_code"], on=body["date"],
                                  decision_number=body.get("decision_number"), recorded_by=principal.sub)
         return 201, {"candidate": CandidateOut().dump(candidate), "transfer": TransferOut().dump(move)}

@@ -172,7 +172,8 @@ def merge(body, code):
 def dissolve(body, code):
     """Giải thể; tổ chức trực thuộc chuyển về cấp trên / Dissolve; the children go to the parent (admin)."""
     with _db().transaction() as session:
-        _tree_change(code, body["children_to"])(session)
+        # Where the children go, named or by default the parent, is touched too.
+        _tree_change(code, body["children_to"] or organizations.get_organization(session, code).parent_code)(session)
         org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
                                                   effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
@@ -185,6 +186,12 @@ def put_quota(body, code, period):
     """Giao hoặc điều chỉnh chỉ tiêu / Set or change the quota for a year (2024) or term (2020-2025) (officer)."""
     with _db().transaction() as session:
         principal = _scope(session, code, "officer")
+        if principal.org != ALL_ORGS and code == principal.org:
+            # A quota is assigned from above: an officer sets those of the organisations below it.
+            raise Problem(403, "Forbidden", f"chỉ tiêu của '{code}' do cấp trên giao / the quota of '{code}' is "
+                                            "assigned by the level above",
+                          errors={"code": ["Không tự giao chỉ tiêu cho tổ chức của mình / "
+                                           "cannot set your own organisation's quota"]})
         if body["assigner_org_code"]:
             _scope(session, body["assigner_org_code"], "officer")
         new_term = quotas.needs_backfill(session, period)

@@ -134,7 +134,7 @@ def test_transfer_keeps_the_history(client, db):
     walk(client, cid, "applied")
     resp = client.post(f"/api/v1/candidates/{cid}/transfer",
                        json={"to_org_code": "P-QUANG-CAT-CB2", "date": "2022-07-01", "decision_number": "QĐ-CT/1"},
-                       headers=auth(org="P-DONG-SON"))
+                       headers=auth(org="TP-THANH-HOA"))  # the city holds both wards
     assert resp.status_code == 201 and resp.json["candidate"]["org_code"] == "P-QUANG-CAT-CB2"
     detail = client.get(f"/api/v1/candidates/{cid}", headers=auth()).json
     assert len(detail["history"]["transitions"]) == 3

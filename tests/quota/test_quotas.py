@@ -16,7 +16,7 @@ def put(client, headers, code, period, body):
 
 def test_set_and_change_quota_records_history_and_events(client, admin, token, db):
     thanh_hoa_tree(client, admin)
-    officer = token("officer", org="TP-THANH-HOA", sub="can-bo-to-chuc")
+    officer = token("officer", org="TINH-THANH-HOA", sub="can-bo-to-chuc")  # the level above
     assert put(client, officer, "TP-THANH-HOA", "2024", {"target": 700}).status_code == 200
     resp = put(client, officer, "TP-THANH-HOA", "2024", {"target": 712, "composition": [
         {"attribute": "student", "min_share": "10"}, {"attribute": "non_state_enterprise", "min_share": "2"}]})
@@ -88,4 +88,6 @@ def test_quota_needs_officer_in_scope(client, admin, token, db):
     assert put(client, token("viewer", org="*"), "P-DONG-SON", "2024", {"target": 13}).status_code == 403
     assert put(client, token("officer", org="P-QUANG-CAT"), "P-DONG-SON", "2024", {"target": 13}).status_code == 403
     assert table_counts(db) == before
-    assert put(client, token("officer", org="P-DONG-SON"), "P-DONG-SON", "2024", {"target": 13}).status_code == 200
+    assert put(client, token("officer", org="P-DONG-SON"), "P-DONG-SON", "2024", {"target": 13}).status_code == 403
+    assert table_counts(db) == before
+    assert put(client, token("officer", org="TP-THANH-HOA"), "P-DONG-SON", "2024", {"target": 13}).status_code == 200
