@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .auth import current_principal
+from .codes import normalize_code
 from .config import DEV_JWT_SECRET, Settings
 from .problems import Problem, ProblemSchema, flatten_webargs_messages, problem_response
 
@@ -116,6 +117,8 @@ def guard_api_request() -> None:
     if not request.path.startswith(API_PREFIX + "/"):
         return
     current_principal()
+    if request.view_args:  # organisation codes in paths, in their one form (shared/codes.py)
+        request.view_args = {k: normalize_code(v) if isinstance(v, str) else v for k, v in request.view_args.items()}
     settings: Settings = current_app.config["CHITIEU_SETTINGS"]
     upload = request.mimetype == "multipart/form-data"
     limit = settings.max_upload_bytes if upload else settings.max_json_bytes

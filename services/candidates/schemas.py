@@ -7,6 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared import clock
+from shared.codes import OrgCode
 from shared.contracts.candidates import OCCUPATION_GROUPS, REMINDER_KINDS
 
 from .pipeline import STAGES, TARGETS
@@ -25,6 +26,10 @@ def Text(max_length: int, *, required: bool = False, **kwargs) -> fields.String:
     return fields.String(required=required, validate=[validate.Length(min=1, max=max_length), PRINTABLE], **kwargs)
 
 
+def Code(*, required: bool = False, **kwargs) -> fields.String:  # noqa: N802 (a field factory)
+    return OrgCode(required=required, validate=[validate.Length(min=1, max=64), PRINTABLE], **kwargs)
+
+
 def Day(**kwargs) -> fields.Date:  # noqa: N802
     return fields.Date(validate=DATE_RANGE, **kwargs)
 
@@ -40,7 +45,7 @@ class CandidateCreate(Schema):
     national_id = fields.String(required=True, validate=validate.Regexp(
         r"^\d{12}$", error="Số CCCD phải gồm đúng 12 chữ số. / The national ID must be exactly 12 digits."),
         metadata={"description": "12 digits; never returned in full, never in events or logs"})
-    org_code = Text(64, required=True, metadata={"description": "the cell (chi bộ) that lists the candidate"})
+    org_code = Code(required=True, metadata={"description": "the cell (chi bộ) that lists the candidate"})
     listed_on = Day(load_default=clock.today, metadata={"description": "default: today"})
     youth_union_member = fields.Boolean(load_default=False)
     helpers = fields.List(Text(200), load_default=list, validate=validate.Length(max=10),
@@ -60,7 +65,7 @@ class TransitionRequest(Schema):
     decision_number = Text(100, allow_none=True, load_default=None,
                            metadata={"description": "resolution or decision number (required for proposed, "
                                                     "admitted, official, removed)"})
-    deciding_org_code = Text(64, allow_none=True, load_default=None,
+    deciding_org_code = Code(allow_none=True, load_default=None,
                              metadata={"description": "the committee that decided (admitted, official)"})
     training_certificate_date = Day(allow_none=True, load_default=None)
     training_certificate_number = Text(100, allow_none=True, load_default=None)
@@ -72,13 +77,13 @@ class TransitionRequest(Schema):
 
 
 class TransferRequest(Schema):
-    to_org_code = Text(64, required=True)
+    to_org_code = Code(required=True)
     date = Day(required=True)
     decision_number = Text(100, allow_none=True, load_default=None)
 
 
 class CandidateQuery(Schema):
-    org = Text(64, metadata={"description": "organisation whose subtree to list (default: your scope)"})
+    org = Code(metadata={"description": "organisation whose subtree to list (default: your scope)"})
     stage = fields.String(validate=validate.OneOf(STAGES))
     occupation_group = fields.String(validate=validate.OneOf(OCCUPATION_GROUPS))
     q = Text(200, metadata={"description": "name search, with or without diacritics"})

@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
 
+from shared.codes import OrgCode
+
 from .models import CHANNELS, KINDS, LANGUAGES, STATUSES
 
 # PostgreSQL text cannot hold NUL, and ids are 64-bit: refuse both as input errors, not crashes.
@@ -23,7 +25,7 @@ class UtcDateTime(fields.DateTime):
 
 
 class SubscriptionIn(Schema):
-    org_code = fields.String(required=True, validate=ORG_CODE,
+    org_code = OrgCode(required=True, validate=ORG_CODE,
                              metadata={"description": "Tổ chức được theo dõi / the organisation watched"})
     include_subtree = fields.Boolean(load_default=False,
                                      metadata={"description": "Cả các tổ chức trực thuộc / also every "
@@ -58,7 +60,7 @@ class SubscriptionCreated(SubscriptionOut):
 
 
 class SubscriptionQuery(Schema):
-    org_code = fields.String(load_default=None, validate=ORG_CODE)
+    org_code = OrgCode(load_default=None, validate=ORG_CODE)
 
 
 class NotificationSchema(Schema):
@@ -96,8 +98,8 @@ class NotificationDetail(NotificationSchema):
 
 
 class NotificationQuery(Schema):
-    org = fields.String(load_default=None, validate=ORG_CODE, metadata={"description": "the organisation notified or notified about"})
-    org_code = fields.String(load_default=None, validate=ORG_CODE, metadata={"description": "the same as org"})
+    org = OrgCode(load_default=None, validate=ORG_CODE, metadata={"description": "the organisation notified or notified about"})
+    org_code = OrgCode(load_default=None, validate=ORG_CODE, metadata={"description": "the same as org"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))

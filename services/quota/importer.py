@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.codes import normalize_code
 from shared.problems import Problem
 
 from .models import Organization
@@ -61,6 +62,9 @@ def import_tree(session: Session, *, rows: list[dict[str, str]], default_date: d
 
     by_code: dict[str, tuple[int, dict]] = {}
     for i, row in enumerate(rows, start=2):  # line 1 is the header
+        for column in ("code", "parent_code"):
+            if row.get(column):
+                row[column] = normalize_code(row[column])
         code, name, type_ = row.get("code", ""), row.get("name", ""), row.get("type", "")
         if not code:
             err(i, "code", "bắt buộc / required")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from shared.codes import OrgCode
 from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 
 from .organizations import ORG_TYPES
@@ -20,7 +21,7 @@ MAX_COUNT = 100_000_000  # far above any country's admissions in a term; fits th
 
 
 def code_field(**kwargs) -> fields.String:
-    return fields.String(validate=CODE_RULE, **kwargs)
+    return OrgCode(validate=CODE_RULE, **kwargs)
 
 
 class OrganizationIn(Schema):
