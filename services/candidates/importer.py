@@ -7,10 +7,8 @@ Rows are numbered as a spreadsheet shows them: the header is row 1.
 """
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from marshmallow import ValidationError
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_LISTED, Event
 from shared.problems import Problem
+from shared.spreadsheets import Table
 
 from .models import Candidate, Organization, Transition, outbox
 from .registry import CLOSED_STAGES, EVENT_SOURCE, candidate_errors, candidate_row
@@ -33,58 +32,13 @@ MAX_REPORTED_ROWS = 1000  # the error report names at most this many rows (and s
 CHUNK = 2000
 
 
-def read_rows(filename: str, content: bytes) -> Iterator[dict[str, Any]]:
-    """The data rows of a .csv or .xlsx upload as dicts keyed by column name."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        yield from _xlsx_rows(content)
-    elif name.endswith(".csv") or not name:
-        yield from _csv_rows(content)
-    else:
-        raise Problem(415, "Unsupported Media Type", "upload a .csv or .xlsx file",
-                      errors={"file": ["Chỉ nhận tệp .csv hoặc .xlsx. / Only .csv or .xlsx files."]})
-
-
-def _csv_rows(content: bytes) -> Iterator[dict[str, Any]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Problem(422, "Invalid file", "the CSV file is not UTF-8",
-                      errors={"file": ["Tệp CSV phải mã hóa UTF-8. / The CSV file must be UTF-8."]}) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    _check_header(reader.fieldnames or [])
-    for row in reader:
-        yield row
-
-
-def _xlsx_rows(content: bytes) -> Iterator[dict[str, Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a bad file
-        raise Problem(422, "Invalid file", "the file is not a readable .xlsx workbook",
-                      errors={"file": ["Không đọc được tệp .xlsx. / The .xlsx file cannot be read."]}) from exc
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        _check_header(header)
-        for values in rows:
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            yield {h: _cell(v) for h, v in zip(header, values) if h}
-    finally:
-        workbook.close()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "" if value is None else str(value)
+def read_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
+    """The data rows of an uploaded table (shared.spreadsheets.read_table) as (row number, dict
+    keyed by column name)."""
+    header = [h.strip() for h in table.header]
+    _check_header(header)
+    for number, cells in table.rows:
+        yield number, {h: v for h, v in zip(header, cells) if h}
 
 
 def _check_header(header: list[str]) -> None:
@@ -112,9 +66,9 @@ def _row_input(row: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def import_candidates(session: Session, *, filename: str, content: bytes, recorded_by: str,
-                      allowed: callable) -> list[str]:
-    """Check every row, then list them all (one transaction, the caller's). `allowed(org_code)` says
+def import_candidates(session: Session, *, table: Table, recorded_by: str, allowed: callable) -> list[str]:
+    """Check every row of a table read beforehand (outside any write transaction: parsing is the
+    slow part), then list them all (one transaction, the caller's). `allowed(org_code)` says
     whether the caller may write in that cell. Raises Problem(422) with a row-by-row report."""
     schema = CandidateCreate()
     cells: dict[str, Organization] = {}
@@ -131,7 +85,7 @@ def import_candidates(session: Session, *, filename: str, content: bytes, record
         if len(errors) < MAX_REPORTED_ROWS:
             errors[f"row {row_number}"] = row_errors
 
-    for index, row in enumerate(read_rows(filename, content), start=2):
+    for index, row in read_rows(table):
         try:
             data = schema.load(_row_input(row))
         except ValidationError as exc:

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.problems import Problem
+from shared.spreadsheets import read_table
 
 from . import idempotency, importer, pipeline, registry, reminders, tree
 from .models import CellStrength
@@ -174,17 +175,15 @@ def transfer_candidate(body, candidate_id):
                     **IDEMPOTENCY_DOC)
 def import_candidates(files):
     """Import candidates from CSV or XLSX: all rows or none, with a row-by-row error report."""
+    require_role("officer")
     upload = files["file"]
     content = upload.read()
+    table = read_table(content, upload.filename or "")  # before the write transaction: the slow part
 
     def action(session):
         principal = require_role("officer")
-
-        def allowed(code: str) -> bool:
-            return principal.org == ALL_ORGS or tree.is_within(session, code, principal.org)
-
-        ids = importer.import_candidates(session, filename=upload.filename or "", content=content,
-                                         recorded_by=principal.sub, allowed=allowed)
+        ids = importer.import_candidates(session, table=table, recorded_by=principal.sub,
+                                         allowed=_visible_to(session, principal))
         return 201, {"imported": len(ids), "candidate_ids": ids}
 
     return _idempotent("POST /candidates/import", idempotency.request_hash(upload.filename or "", content), action)

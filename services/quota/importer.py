@@ -6,16 +6,14 @@ checked first; if any row is wrong the import writes nothing and answers a row-b
 """
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime
+from datetime import date
 
-from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.codes import normalize_code
 from shared.problems import Problem
+from shared.spreadsheets import read_table
 
 from .models import Organization
 from .organizations import ORG_TYPES, create_organization
@@ -25,32 +23,16 @@ COLUMNS = ("code", "name", "type", "parent_code", "effective_date")
 
 
 def read_rows(content: bytes, filename: str) -> list[dict[str, str]]:
-    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file as dicts of strings."""
-    if filename.lower().endswith(".xlsx"):
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:
-            raise Problem(422, "Unprocessable Entity", "không đọc được tệp XLSX / unreadable XLSX file",
-                          errors={"file": [str(exc)[:200]]}) from exc
-        values = [["" if v is None else (v.date().isoformat() if isinstance(v, datetime) else str(v)).strip()
-                   for v in row] for row in sheet.iter_rows(values_only=True)]
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise Problem(422, "Unprocessable Entity", "tệp CSV phải mã hóa UTF-8 / the CSV file must be UTF-8",
-                          errors={"file": [str(exc)[:200]]}) from exc
-        values = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text))]
-    values = [row for row in values if any(row)]
-    if not values:
-        raise Problem(422, "Unprocessable Entity", "tệp rỗng / the file is empty", errors={"file": ["empty"]})
-    header = [h.lower() for h in values[0]]
+    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file as dicts of strings (read with
+    shared.spreadsheets' limits; call it before opening the write transaction)."""
+    table = read_table(content, filename)
+    header = [h.lower() for h in table.header]
     missing = [c for c in ("code", "name", "type") if c not in header]
     if missing:
         raise Problem(422, "Unprocessable Entity", "thiếu cột / missing columns",
                       errors={"file": [f"thiếu cột / missing column: {c}" for c in missing]})
     return [{h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h in COLUMNS}
-            for row in values[1:]]
+            for _number, row in table.rows]
 
 
 def import_tree(session: Session, *, rows: list[dict[str, str]], default_date: date) -> list[str]:

@@ -85,8 +85,9 @@ def create(body):
 @blp.response(201, ImportOut)
 def import_tree(files):
     """Nhập cây từ CSV/XLSX, tất cả hoặc không / Import a tree from CSV or XLSX, all or nothing (admin)."""
+    require_role("admin")
     upload = files["file"]
-    rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")
+    rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")  # before the transaction
     with _db().transaction() as session:
         principal = require_role("admin")
         if principal.org != ALL_ORGS:

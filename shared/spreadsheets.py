@@ -1,0 +1,167 @@
+"""Reading an uploaded CSV or XLSX file into rows of text, bounded whatever the file claims.
+
+A 5 KB workbook can declare the dimension A1:XFD1048576, and openpyxl's read-only mode then pads
+every row to it; a CSV can hold one endless line or thousands of columns. Neither the declared
+dimension nor the file's shape is trusted: rows and columns are counted as they are read and the
+read stops with 413 at the limits (CHITIEU_IMPORT_MAX_ROWS, CHITIEU_IMPORT_MAX_COLUMNS), and an
+XLSX whose parts would inflate beyond CHITIEU_IMPORT_MAX_XLSX_BYTES is refused before parsing.
+Parse before opening a write transaction: this is the slow part of an import.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .problems import Problem
+
+XLSX_SUFFIX = ".xlsx"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_rows: int = 200_000  # data rows, the header excluded
+    max_columns: int = 50
+    max_cell_chars: int = 10_000
+    max_xlsx_bytes: int = 200 * 1024 * 1024  # the workbook's parts, uncompressed
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        def number(name: str, default: int) -> int:
+            return int(os.environ.get(f"CHITIEU_IMPORT_{name}", default))
+        return cls(max_rows=number("MAX_ROWS", cls.max_rows), max_columns=number("MAX_COLUMNS", cls.max_columns),
+                   max_cell_chars=number("MAX_CELL_CHARS", cls.max_cell_chars),
+                   max_xlsx_bytes=number("MAX_XLSX_BYTES", cls.max_xlsx_bytes))
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells), blank rows left out
+
+
+def read_table(content: bytes, filename: str, *, limits: Limits | None = None) -> Table:
+    """The header and data rows of a .csv (UTF-8, with or without BOM) or .xlsx upload, each cell
+    as stripped text (dates as YYYY-MM-DD). Raises Problem 413 past a limit, 415/422 otherwise."""
+    limits = limits or Limits.from_env()
+    name = (filename or "").lower()
+    if name.endswith(XLSX_SUFFIX):
+        lines = _xlsx_lines(content, limits)
+    elif name.endswith(".csv") or not name:
+        lines = _csv_lines(content, limits)
+    else:
+        raise Problem(415, "Unsupported Media Type", "upload a .csv or .xlsx file",
+                      errors={"file": ["Chỉ nhận tệp .csv hoặc .xlsx. / Only .csv or .xlsx files."]})
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for number, cells in lines:
+        if len(cells) > limits.max_columns:
+            raise _too_large(f"quá {_vi(limits.max_columns)} cột / more than {limits.max_columns:,} columns",
+                             "CHITIEU_IMPORT_MAX_COLUMNS")
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            continue
+        rows.append((number, cells))
+    if header is None:
+        raise Problem(422, "Invalid file", "the file is empty",
+                      errors={"file": ["Tệp rỗng. / The file is empty."]})
+    return Table(header=header, rows=rows)
+
+
+def _vi(n: int) -> str:
+    return f"{n:,}".replace(",", ".")  # 200.000 as Vietnamese readers write it
+
+
+def _too_large(what: str, setting: str) -> Problem:
+    return Problem(413, "Content Too Large", f"Tệp vượt giới hạn: {what} / the file exceeds a limit ({setting})",
+                   errors={"file": [f"{what} ({setting})"]})
+
+
+def _counted(lines, limits: Limits):
+    """Number the lines and stop past the last one allowed (the header plus max_rows)."""
+    for number, cells in enumerate(lines, start=1):
+        if number > limits.max_rows + 1:
+            raise _too_large(f"quá {_vi(limits.max_rows)} dòng dữ liệu / more than {limits.max_rows:,} data rows",
+                             "CHITIEU_IMPORT_MAX_ROWS")
+        yield number, cells
+
+
+def _csv_lines(content: bytes, limits: Limits):
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem(422, "Invalid file", "the CSV file is not UTF-8",
+                      errors={"file": ["Tệp CSV phải mã hóa UTF-8. / The CSV file must be UTF-8."]}) from exc
+    # field_size_limit is process-wide; the reader checks it per field, so set it to our bound.
+    csv.field_size_limit(limits.max_cell_chars)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for number, cells in _counted(reader, limits):
+            yield number, [c.strip() for c in cells[:limits.max_columns + 1]]
+    except csv.Error as exc:
+        raise _too_large(f"một ô quá {_vi(limits.max_cell_chars)} ký tự hoặc dòng hỏng / a cell over "
+                         f"{limits.max_cell_chars:,} characters or a broken line", "CHITIEU_IMPORT_MAX_CELL_CHARS") from exc
+
+
+def _xlsx_lines(content: bytes, limits: Limits):
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise _unreadable() from exc
+    if inflated > limits.max_xlsx_bytes:
+        raise _too_large(f"nội dung giải nén quá {_vi(limits.max_xlsx_bytes)} byte / more than "
+                         f"{limits.max_xlsx_bytes:,} bytes uncompressed", "CHITIEU_IMPORT_MAX_XLSX_BYTES")
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a bad file
+        raise _unreadable() from exc
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # never trust the declared A1:XFD1048576
+        # One column past the limit, to see a file that has more; rows are counted as they come.
+        rows = sheet.iter_rows(max_col=limits.max_columns + 1, values_only=True)
+        for number, values in _counted(_guarded(rows), limits):
+            if values.count(None) == len(values):
+                yield number, []  # a missing row, padded by openpyxl: counted, nothing to convert
+                continue
+            cells = [_text(v) for v in values]
+            while cells and cells[-1] == "":
+                cells.pop()
+            yield number, cells
+    finally:
+        workbook.close()
+
+
+def _guarded(rows):
+    try:
+        yield from rows
+    except Problem:
+        raise
+    except Exception as exc:  # a corrupt sheet part: openpyxl raises XML and value errors mid-way
+        raise _unreadable() from exc
+
+
+def _unreadable() -> Problem:
+    return Problem(422, "Invalid file", "the file is not a readable .xlsx workbook",
+                   errors={"file": ["Không đọc được tệp .xlsx. / The .xlsx file cannot be read."]})
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
