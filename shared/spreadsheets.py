@@ -31,11 +31,11 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
-        def number(name: str, default: int) -> int:
-            return int(os.environ.get(f"CHITIEU_IMPORT_{name}", default))
-        return cls(max_rows=number("MAX_ROWS", cls.max_rows), max_columns=number("MAX_COLUMNS", cls.max_columns),
-                   max_cell_chars=number("MAX_CELL_CHARS", cls.max_cell_chars),
-                   max_xlsx_bytes=number("MAX_XLSX_BYTES", cls.max_xlsx_bytes))
+        env = os.environ
+        return cls(max_rows=int(env.get("CHITIEU_IMPORT_MAX_ROWS", cls.max_rows)),
+                   max_columns=int(env.get("CHITIEU_IMPORT_MAX_COLUMNS", cls.max_columns)),
+                   max_cell_chars=int(env.get("CHITIEU_IMPORT_MAX_CELL_CHARS", cls.max_cell_chars)),
+                   max_xlsx_bytes=int(env.get("CHITIEU_IMPORT_MAX_XLSX_BYTES", cls.max_xlsx_bytes)))
 
 
 @dataclass(frozen=True)
