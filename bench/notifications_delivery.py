@@ -101,7 +101,7 @@ def main() -> None:
                 target=receiver.url, secret=None, language="vi", created_by="bench").secret
         ensure_topics(settings)
 
-        env = {**os.environ, "CHITIEU_NAMESPACE": namespace, "CHITIEU_NOTIFICATIONS_DATABASE_URL": url,
+        env = {**os.environ, "CHITIEU_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8", "CHITIEU_NAMESPACE": namespace, "CHITIEU_NOTIFICATIONS_DATABASE_URL": url,
                "CHITIEU_LOG_LEVEL": "WARNING"}
         logs = tempfile.TemporaryDirectory()
         procs = [subprocess.Popen([sys.executable, "-m", "services.notifications.worker", cmd], cwd=ROOT, env=env,

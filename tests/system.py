@@ -44,6 +44,8 @@ class System:
         self.env = dict(os.environ)
         self.env.update({
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            # The tests' webhook receivers listen on loopback, which webhooks may not reach otherwise.
+            "CHITIEU_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
             "CHITIEU_NAMESPACE": self.namespace,
             "CHITIEU_JWT_SECRET": JWT_SECRET,
             "CHITIEU_WEB_WORKERS": str(web_workers),

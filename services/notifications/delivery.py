@@ -35,6 +35,7 @@ from .webhooks import SendResult
 
 log = logging.getLogger(__name__)
 SENT_CHANNELS = ("webhook", "email")
+IN_PROGRESS = "đang gửi / in progress"
 
 
 def utcnow() -> datetime:
@@ -46,6 +47,7 @@ class Job:
     """What a sender needs, read while claiming (so sending touches no database)."""
 
     notification_id: int
+    attempt: int  # the number of this attempt, recorded when claimed
     delivery_id: str
     channel: str
     kind: str
@@ -73,9 +75,21 @@ def claim_due(db: Database, *, worker: str, delivery: DeliverySettings, limit: i
             if subscription.deleted_at is not None:
                 notice.status, notice.next_attempt_at = "cancelled", None
                 continue
+            if notice.round_attempts >= delivery.max_attempts:
+                # Its attempts were claimed and never recorded: the sending worker died mid-send
+                # (a receiver that made it run out of memory, say). Out of attempts: failed.
+                notice.status, notice.next_attempt_at, notice.claimed_by = "failed", None, None
+                notice.last_error = "người gửi dừng giữa chừng / the sender stopped during the attempt"
+                continue
+            # The attempt is counted before it is made, so a sender that dies mid-send still uses it up.
+            notice.attempts += 1
+            notice.round_attempts += 1
+            session.add(DeliveryAttempt(notification_id=notice.id, number=notice.attempts, started_at=now,
+                                        finished_at=now, ok=False, error=IN_PROGRESS, worker=worker))
             notice.next_attempt_at = now + timedelta(seconds=delivery.claim_lease_s)
             notice.claimed_by = worker
-            jobs.append(Job(notification_id=notice.id, delivery_id=notice.delivery_id, channel=notice.channel,
+            jobs.append(Job(notification_id=notice.id, attempt=notice.attempts, delivery_id=notice.delivery_id,
+                            channel=notice.channel,
                             kind=notice.kind, target=subscription.target or "", secret=subscription.secret,
                             language=notice.language, org_name=notice.org_name, text=notice.text,
                             payload=notice.payload))
@@ -96,11 +110,10 @@ def record_attempt(db: Database, *, job: Job, result: SendResult, started_at: da
     now = utcnow()
     with db.transaction() as session:
         notice = session.get(Notification, job.notification_id)
-        notice.attempts += 1
-        notice.round_attempts += 1
-        session.add(DeliveryAttempt(notification_id=notice.id, number=notice.attempts, started_at=started_at,
-                                    finished_at=now, ok=result.ok, status_code=result.status_code,
-                                    error=result.error, worker=worker))
+        attempt = session.execute(select(DeliveryAttempt).where(
+            DeliveryAttempt.notification_id == notice.id, DeliveryAttempt.number == job.attempt)).scalar_one()
+        attempt.started_at, attempt.finished_at, attempt.ok = started_at, now, result.ok
+        attempt.status_code, attempt.error = result.status_code, result.error
         notice.claimed_by = None
         if result.ok:
             notice.status, notice.delivered_at, notice.next_attempt_at = "delivered", now, None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.problems import Problem
 
-from . import tree
+from . import targets, tree
 from .models import Notification, Subscription
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -34,10 +34,42 @@ def check_target(*, channel: str, target: str | None) -> str | None:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _invalid("target", "địa chỉ webhook phải là URL http hoặc https / "
                                      "the webhook URL must be an http or https URL")
+        try:
+            targets.resolve(target)  # not inside the deployment (checked again at every send)
+        except targets.Unresolvable:
+            pass  # a name without an address today may get one; each send resolves and checks it
+        except targets.TargetRefused as exc:
+            raise _invalid("target", str(exc)) from exc
         return target
     if not EMAIL.match(target):
         raise _invalid("target", "địa chỉ e-mail không hợp lệ / not a valid e-mail address")
     return target
+
+
+SECRET_LOOKING = re.compile(r"(?i)(token|key|secret|sig|signature|pass|password|auth|code|credential)")
+
+
+def masked_target(target: str | None) -> str | None:
+    """A webhook URL as a viewer may see it: no user or password, no value of a query parameter
+    that looks like a credential (https://***@host/hook?token=***)."""
+    if not target or "://" not in target:
+        return target
+    parts = urlsplit(target)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(f"{name}=***" if SECRET_LOOKING.search(name) else f"{name}={value}" if sep else name
+                     for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item))
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def shown(subscription: Subscription, *, full: bool) -> Subscription | dict:
+    """The subscription as the API shows it: officers see the URL they manage, viewers a masked one."""
+    if full or subscription.channel != "webhook":
+        return subscription
+    out = {c.key: getattr(subscription, c.key) for c in Subscription.__table__.columns}
+    out["target"] = masked_target(subscription.target)
+    return out
 
 
 def check_org(session: Session, org_code: str) -> None:

@@ -73,7 +73,8 @@ def list_subscriptions(query):
     with _db().sessions() as session:
         if query["org_code"]:
             _scope(session, query["org_code"], "viewer")
-        return subscriptions.list_live(session, scope_org=_scope_org(principal), org_code=query["org_code"])
+        return [subscriptions.shown(s, full=principal.has_role("officer"))
+                for s in subscriptions.list_live(session, scope_org=_scope_org(principal), org_code=query["org_code"])]
 
 
 @subscriptions_blp.route("/<int:subscription_id>")
@@ -82,8 +83,8 @@ def get_subscription(subscription_id: int):
     """One live subscription."""
     with _db().sessions() as session:
         subscription = subscriptions.get_live(session, subscription_id)
-        _scope(session, subscription.org_code, "viewer")
-        return subscription
+        principal = _scope(session, subscription.org_code, "viewer")
+        return subscriptions.shown(subscription, full=principal.has_role("officer"))
 
 
 @subscriptions_blp.route("/<int:subscription_id>", methods=["DELETE"])

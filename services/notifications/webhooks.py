@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 from dataclasses import dataclass
 
-import requests
+from . import targets
 
 SIGNATURE_HEADER = "X-Chitieu-Signature"
 DELIVERY_HEADER = "X-Chitieu-Delivery-Id"
@@ -55,8 +56,10 @@ def verify(secret: str, body: bytes, header: str, *, tolerance_s: int = DEFAULT_
     return hmac.compare_digest(expected, given)
 
 
-def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, timeout_s: float,
-         session: requests.Session | None = None) -> SendResult:
+def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, timeout_s: float) -> SendResult:
+    """One attempt, ended within `timeout_s` in all (targets.post). Only the status and a short
+    reason of our own are kept: never the receiver's answer, which a target inside a network
+    could use to read it through the API."""
     body = body_of(payload)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -65,13 +68,17 @@ def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, t
         DELIVERY_HEADER: delivery_id,
         EVENT_HEADER: kind,
     }
+    # Redirects are not followed (http.client never does): a signed body goes only where it was registered.
     try:
-        # Redirects are not followed: a signed body goes only where it was registered to go.
-        response = (session or requests).post(url, data=body, headers=headers, timeout=timeout_s,
-                                              allow_redirects=False)
-    except requests.RequestException as exc:
-        return SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:1000])
-    if 200 <= response.status_code < 300:
-        return SendResult(ok=True, status_code=response.status_code)
-    return SendResult(ok=False, status_code=response.status_code,
-                      error=f"HTTP {response.status_code}: {response.text[:300]}")
+        status = targets.post(url, body=body, headers=headers, deadline_s=timeout_s)
+    except targets.TargetRefused as exc:
+        return SendResult(ok=False, error=str(exc)[:200])
+    except targets.AnswerTooLong:
+        return SendResult(ok=False, error=f"câu trả lời quá dài / answer longer than {targets.MAX_ANSWER_BYTES} bytes")
+    except TimeoutError:
+        return SendResult(ok=False, error=f"quá thời hạn {timeout_s:g} giây / no answer within {timeout_s:g} s")
+    except (OSError, http.client.HTTPException) as exc:
+        return SendResult(ok=False, error=f"lỗi kết nối / connection failed ({type(exc).__name__})")
+    if 200 <= status < 300:
+        return SendResult(ok=True, status_code=status)
+    return SendResult(ok=False, status_code=status, error=f"HTTP {status}")

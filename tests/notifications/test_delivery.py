@@ -111,7 +111,7 @@ def test_unreachable_webhook_is_retried(db, runner, deliverer, delivery_settings
     deliver_until(deliverer, db, "webhook", "failed")
     _, attempts = the_notice(db, "webhook")
     assert len(attempts) == delivery_settings.max_attempts
-    assert all("ConnectionError" in a.error for a in attempts)
+    assert all("ConnectionRefusedError" in a.error for a in attempts)  # a short reason of our own
 
 
 def test_email_reaches_the_smtp_server(db, runner, settings, delivery_settings, smtp_server):
@@ -174,5 +174,5 @@ def test_a_webhook_slower_than_the_timeout_counts_as_failed(db, runner, settings
                           delivery=dataclasses.replace(delivery_settings, webhook_timeout_s=0.3, max_attempts=1))
     deliver_until(impatient, db, "webhook", "failed")
     _, attempts = the_notice(db, "webhook")
-    assert len(attempts) == 1 and "Timeout" in attempts[0].error
+    assert len(attempts) == 1 and "no answer within 0.3 s" in attempts[0].error
     impatient._pool.shutdown()
