@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 from typing import Iterator
 
@@ -129,3 +131,35 @@ def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings,
                 return
     finally:
         pubsub.close()
+
+
+class StreamSlots:
+    """The live streams one API process holds open, at most `limit` of them. Each open stream keeps
+    a server thread (gthread) until it ends; capping them below the thread count leaves threads for
+    every other request, /readyz included, however many dashboards are open. Past the cap a stream
+    is answered 503 with Retry-After, and EventSource simply tries again."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> bool:
+        return self._free.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._free.release()
+
+
+_slots: StreamSlots | None = None
+_slots_lock = threading.Lock()
+
+
+def stream_slots() -> StreamSlots:
+    """This process's slots: CHITIEU_NOTIFY_MAX_STREAMS (default 150), below the notification API's
+    gunicorn threads (CHITIEU_NOTIFICATIONS_THREADS, default 160, in the Procfile)."""
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = StreamSlots(int(os.environ.get("CHITIEU_NOTIFY_MAX_STREAMS", "150")))
+        return _slots
+

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import ALL_ORGS, Principal, require_role, require_scope
-from shared.problems import Problem
+from shared.problems import Problem, problem_response
 from shared.redis_client import get_redis
 
 from . import delivery, inbox, live, subscriptions, tree
@@ -177,10 +177,17 @@ def stream_inbox(query, org_code: str):
     if after is None:
         header = request.headers.get("Last-Event-ID", "").strip()
         after = int(header) if header.isdigit() else _latest_id(db, org_code)
+    slots = live.stream_slots()
+    if not slots.take():
+        return problem_response(503, "Service Unavailable", f"Đã có {slots.limit} luồng trực tiếp mở; hãy thử "
+                                f"lại sau / {slots.limit} live streams are open; retry later",
+                                headers={"Retry-After": "5"})
     events = live.stream_inbox(db=db, redis_client=get_redis(_settings().redis_url), settings=_settings(),
                                org_code=org_code, after_id=after, limit=query["limit"])
-    return Response(stream_with_context(events), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = Response(stream_with_context(events), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(slots.give_back)  # however the stream ends, even before its first byte
+    return response
 
 
 def _latest_id(db, org_code: str) -> int:
