@@ -21,7 +21,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from kafka.errors import KafkaError
@@ -72,14 +71,13 @@ class RetryPolicy:
 
 class ConsumerRunner:
     def __init__(self, *, name: str, db: Database, settings: Settings, handlers: list[Handler],
-                 retry: RetryPolicy = RetryPolicy(), health_file: str | None = None, **consumer_config):
+                 retry: RetryPolicy = RetryPolicy(), **consumer_config):
         self.name = name
         self.db = db
         self.settings = settings
         self.handlers = {h.event_type.type: h for h in handlers}
         self.topics = sorted({h.event_type.topic for h in handlers})
         self.retry = retry
-        self.health_file = Path(health_file) if health_file else None
         self.consumer_config = consumer_config
         self._consumer = None
         self._producer = None
@@ -92,7 +90,6 @@ class ConsumerRunner:
         log.info("consumer started", extra={"consumer": self.name, "topics": self.topics})
         try:
             while not stop.is_set():
-                self._touch_health()
                 try:
                     batches = self._consumer.poll(timeout_ms=500)
                 except KafkaError:
@@ -203,11 +200,6 @@ class ConsumerRunner:
                             headers=headers).get(timeout=30)
         log.error("event dead-lettered", extra={"reason": reason, "topic": record.topic,
                                                 "partition": record.partition, "offset": record.offset})
-
-    def _touch_health(self) -> None:
-        # Liveness for container healthchecks: the file's age says when the loop last turned.
-        if self.health_file is not None:
-            self.health_file.touch()
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -40,7 +40,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 TARGETS = ("trained", "applied", "proposed", "admitted", "official", "withdrawn", "rejected", "removed", REVOKED)
 STAGES = ("source", "trained", "applied", "proposed", "admitted", "official", "withdrawn", "rejected", "removed")
-FINAL_STAGES = ("official", "withdrawn", "rejected", "removed")
 
 
 def stage_after(stage: str, target: str) -> str | None:

@@ -28,7 +28,7 @@ from shared.db import Database
 from shared.problems import Problem
 
 from . import mailer, texts, webhooks
-from .live import wake_channel, wake_deliverer
+from .live import wake_channel
 from .models import DeliveryAttempt, Notification, Subscription
 from .settings import DeliverySettings
 from .webhooks import SendResult
@@ -210,7 +210,3 @@ class Deliverer:
                 message = pubsub.get_message(timeout=0)
         except redis.RedisError:
             stop.wait(self.delivery.poll_interval_s)
-
-    def wake(self) -> None:
-        if self.redis is not None:
-            wake_deliverer(self.redis, self.settings)

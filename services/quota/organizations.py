@@ -61,12 +61,6 @@ def children_on(session: Session, code: str, on: date) -> list[Organization]:
     return list(rows)
 
 
-def name_on(session: Session, code: str, on: date) -> str | None:
-    return session.execute(
-        select(OrganizationName.name).where(OrganizationName.code == code, OrganizationName.valid_from <= on)
-        .order_by(OrganizationName.valid_from.desc()).limit(1)).scalar()
-
-
 def _require_active(org: Organization, field: str) -> None:
     if org.status != "active":
         raise _conflict(field, f"tổ chức '{org.code}' đã {'giải thể' if org.status == 'dissolved' else 'hợp nhất'}"
