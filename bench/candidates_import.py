@@ -17,7 +17,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from shared.auth import mint_token
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 from shared.config import Settings
 from shared.db import Database
 from services.candidates import tree
@@ -26,7 +27,6 @@ from services.candidates.importer import COLUMNS
 from services.candidates.models import Base
 from services.candidates.registry import make_national_id
 
-SECRET = "bench-secret-of-at-least-32-bytes!!"
 CELLS = [f"CB-{i:03d}" for i in range(50)]
 TRANSITIONS = int(os.environ.get("CHITIEU_BENCH_TRANSITIONS", "1000"))
 
@@ -57,12 +57,12 @@ def main() -> None:
                         effective_date=date(2020, 1, 1))
             for code in CELLS:
                 tree.create(s, code=code, name=code, type="cell", parent_code="BENCH", effective_date=date(2020, 1, 1))
-        app = create_app(Settings(service="candidates", database_url=url, jwt_secret=SECRET), db=db)
+        app = create_app(Settings(service="candidates", database_url=url, **test_issuer().settings()), db=db)
         app.logger.disabled = True
         import logging
         logging.getLogger("chitieu.http").setLevel(logging.WARNING)
         client = app.test_client()
-        headers = {"Authorization": "Bearer " + mint_token(secret=SECRET, sub="bench", org="BENCH", role="officer")}
+        headers = {"Authorization": "Bearer " + issue_token(sub="bench", org="BENCH", role="officer")}
 
         path = Path(tmp) / "candidates.csv"
         write_csv(path, rows)

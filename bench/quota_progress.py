@@ -35,7 +35,8 @@ from services.quota.models import (Base, Organization, OrganizationName, Organiz
 from services.quota.projection import ProgressStore
 from services.quota.progress import FIELDS
 from services.quota.worker import progress_consumer
-from shared.auth import mint_token
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 from tests.support import fresh_database
 from shared.config import Settings
 from shared.contracts import CANDIDATE_ADMITTED, build_event, to_message
@@ -200,8 +201,7 @@ def latency(db: Database, settings: Settings, requests_n: int) -> dict:
             else:
                 code = rng.choice(communes)  # ~76 cells as children
                 scope = code.split("-")[0]
-            headers = {"Authorization": "Bearer " + mint_token(secret=settings.jwt_secret, sub="bench", org=scope,
-                                                               role="viewer")}
+            headers = {"Authorization": "Bearer " + issue_token(sub="bench", org=scope, role="viewer")}
             t0 = time.perf_counter()
             resp = http.get(f"{base}/{code}/progress", params={"period": "2024", "as_of": "2024-09-30"},
                             headers=headers, timeout=30)
@@ -243,7 +243,7 @@ def main() -> None:
         return
     with fresh_database(args.db, prefix="bench") as url:
         settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
-                            log_level="WARNING", jwt_secret="bench-secret-of-at-least-32-bytes!")
+                            log_level="WARNING", **test_issuer().settings())
         db = Database(url, Base.metadata)
         db.create_all()
         lat = latency(db, settings, args.requests)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import importlib
 
+from datetime import timedelta
+
 from shared.auth import mint_token
 from shared.config import Settings
+from shared.keys import load_signing_key
 
-PARTS = ("services.quota.demo", "services.candidates.demo", "services.notifications.demo")
+PARTS = ("services.quota.demo", "services.candidates.demo", "services.notifications.demo", "services.web.demo")
 
 
 def main() -> None:
     settings = Settings.from_env("demo")
-    token = mint_token(secret=settings.jwt_secret, sub="demo-loader", org="*", role="admin")
+    # Signed with the issuer's key, as `chitieu token` does on the server; long enough for the load.
+    token = mint_token(key=load_signing_key(settings.jwt_private_key_file), sub="demo-loader", org="*",
+                       role="admin", ttl=timedelta(minutes=30))
     for name in PARTS:
         try:
             module = importlib.import_module(name)

@@ -1,9 +1,11 @@
 """Authentication and scope, the same for every API.
 
-`Authorization: Bearer <JWT>`, HS256 with CHITIEU_JWT_SECRET. Claims: `sub` (who), `org` (the code
-of the organisation whose subtree the caller may act on, or `*` for the whole country) and `role`:
-`admin` > `officer` > `viewer` (each may do what the ones after it may). Missing or bad token: 401;
-a role too low or an organisation outside the caller's subtree: 403.
+`Authorization: Bearer <JWT>`, signed by the issuer (the web service) with its Ed25519 key (EdDSA,
+with a `kid`) and verified here with the public keys only (shared/keys.py, CHITIEU_JWKS): HS256 and
+tokens signed by any other key are refused. Claims: `sub` (who), `org` (the code of the organisation
+whose subtree the caller may act on, or `*` for the whole country) and `role`: `admin` > `officer` >
+`viewer` (each may do what the ones after it may). Missing or bad token: 401; a role too low or an
+organisation outside the caller's subtree: 403.
 Whether one organisation lies inside another's subtree is each service's knowledge of the tree,
 passed in as `is_within`.
 """
@@ -16,6 +18,7 @@ from typing import Callable
 import jwt
 from flask import current_app, g, request
 
+from .keys import ALGORITHM, KeySet, KeysUnavailable, SigningKey
 from .problems import Problem
 
 ROLES = ("viewer", "officer", "admin")  # ascending power
@@ -32,17 +35,33 @@ class Principal:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-def mint_token(*, secret: str, sub: str, org: str, role: str, ttl: timedelta = timedelta(days=30)) -> str:
+ACCESS_TOKEN_TTL = timedelta(minutes=10)
+
+
+def mint_token(*, key: SigningKey, sub: str, org: str, role: str, ttl: timedelta = ACCESS_TOKEN_TTL) -> str:
+    """An access token signed with the issuer's private key (only the issuer holds one)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     now = datetime.now(timezone.utc)
     claims = {"sub": sub, "org": org, "role": role, "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
-def decode_token(token: str, *, secret: str) -> Principal:
+def decode_token(token: str, *, keys: KeySet) -> Principal:
+    """The principal of a token signed by one of the issuer's published keys; 401 otherwise."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "org", "role", "exp"]})
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise jwt.InvalidAlgorithmError("only EdDSA tokens with a kid are accepted")
+        try:
+            key = keys.key(header["kid"])
+        except KeysUnavailable as exc:
+            raise Problem(503, "Service Unavailable",
+                          "Không đọc được khóa công khai của máy chủ cấp thẻ; hãy thử lại sau / "
+                          "the token issuer's public keys cannot be read; retry later") from exc
+        if key is None:
+            raise jwt.InvalidKeyError("signed by an unknown key")
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "org", "role", "exp"]})
     except jwt.PyJWTError as exc:
         raise Problem(401, "Unauthorized", f"invalid token: {exc}") from exc
     if claims["role"] not in ROLES:
@@ -64,7 +83,8 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise Problem(401, "Unauthorized", "Chưa xác thực: gửi 'Authorization: Bearer <token>' / "
                                                "send 'Authorization: Bearer <token>'")
-        g.principal = decode_token(token.strip(), secret=current_app.config["CHITIEU_SETTINGS"].jwt_secret)
+        g.principal = decode_token(token.strip(), keys=current_app.extensions["chitieu_keys"])
+        g.bearer_token = token.strip()  # for calls to the other APIs on the caller's behalf
     return g.principal
 
 

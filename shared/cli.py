@@ -1,29 +1,59 @@
-"""`chitieu` command: administrative tasks that are not a service's own.
+"""`chitieu` command: administrative tasks on the server.
 
-    chitieu token --sub admin --org '*' --role admin [--days 30]
+    chitieu token --sub admin --org '*' --role admin [--minutes 60]   signed with the issuer's key
+    chitieu keys generate PATH [--if-missing]                         a new Ed25519 private key (0600)
+    chitieu keys jwks PATH [PUBLIC.pem ...]                           the JWK Set of keys, as JSON
+    chitieu users ... / chitieu clients ...                           accounts (services/web/cli.py)
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from datetime import timedelta
 
 from .auth import ROLES, mint_token
 from .config import Settings
+from .keys import generate_signing_key, jwks_document, load_public_jwk, load_signing_key, write_private_key
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="chitieu")
     sub = parser.add_subparsers(dest="command", required=True)
-    tok = sub.add_parser("token", help="mint a bearer token signed with CHITIEU_JWT_SECRET")
+    tok = sub.add_parser("token", help="mint a bearer token signed with CHITIEU_JWT_PRIVATE_KEY_FILE")
     tok.add_argument("--sub", required=True, help="who the token is for")
     tok.add_argument("--org", required=True, help="organisation code of the caller's subtree, or '*'")
     tok.add_argument("--role", required=True, choices=ROLES)
-    tok.add_argument("--days", type=int, default=30, help="validity in days")
-    args = parser.parse_args(argv)
+    tok.add_argument("--minutes", type=int, default=60, help="validity in minutes")
+
+    keys = sub.add_parser("keys", help="the token issuer's keys").add_subparsers(dest="action", required=True)
+    gen = keys.add_parser("generate", help="write a new Ed25519 private key (PEM, mode 0600)")
+    gen.add_argument("path")
+    gen.add_argument("--if-missing", action="store_true", help="do nothing if the file exists")
+    pub = keys.add_parser("jwks", help="print the JWK Set (public keys) of PEM key files")
+    pub.add_argument("paths", nargs="+", help="private or public PEM files; the signing key first")
+
+    # Accounts belong to the web service; imported only when asked (shared/ imports no service).
+    for name in ("users", "clients"):
+        sub.add_parser(name, add_help=False, help=f"{name} of the web service (chitieu {name} --help)")
+
+    args, rest = parser.parse_known_args(argv)
+    if args.command in ("users", "clients"):
+        from services.web.cli import main as accounts_main
+        accounts_main([args.command, *rest])
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    settings = Settings.from_env("cli")
     if args.command == "token":
-        settings = Settings.from_env("cli")
-        print(mint_token(secret=settings.jwt_secret, sub=args.sub, org=args.org, role=args.role,
-                         ttl=timedelta(days=args.days)))
+        key = load_signing_key(settings.jwt_private_key_file)
+        print(mint_token(key=key, sub=args.sub, org=args.org, role=args.role, ttl=timedelta(minutes=args.minutes)))
+    elif args.action == "generate":
+        if args.if_missing and os.path.exists(args.path):
+            return
+        write_private_key(args.path, generate_signing_key())
+    elif args.action == "jwks":
+        print(json.dumps(jwks_document([load_public_jwk(p) for p in args.paths]), indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_JWT_SECRET = "chitieu-dev-secret-change-me-in-production"
+# The issuer's signing key (the web service, `chitieu token`) and where verifiers read the public
+# keys: the local stack writes the key on first start (scripts/run.sh); docker-compose mounts it.
+DEFAULT_PRIVATE_KEY_FILE = str(ROOT / ".stack" / "keys" / "jwt-ed25519.pem")
+DEFAULT_JWKS = "http://127.0.0.1:8000/.well-known/jwks.json"
 
 
 def _env(name: str, default: str) -> str:
@@ -29,7 +32,10 @@ class Settings:
     database_url: str
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    jwt_secret: str = DEV_JWT_SECRET
+    # Where the APIs read the issuer's public keys (a JWK Set URL or file) and, for the issuer
+    # only, its private key file (shared/keys.py).
+    jwks: str = DEFAULT_JWKS
+    jwt_private_key_file: str = DEFAULT_PRIVATE_KEY_FILE
     # Names every topic, consumer group and Redis key; tests give each test its own, so nothing mixes.
     namespace: str = "chitieu"
     log_level: str = "INFO"
@@ -47,7 +53,8 @@ class Settings:
             database_url=_env(f"{service.upper()}_DATABASE_URL", "") or default_database_url(service),
             kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
+            jwks=_env("JWKS", DEFAULT_JWKS),
+            jwt_private_key_file=_env("JWT_PRIVATE_KEY_FILE", DEFAULT_PRIVATE_KEY_FILE),
             namespace=_env("NAMESPACE", "chitieu"),
             log_level=_env("LOG_LEVEL", "INFO"),
             max_json_bytes=int(_env("MAX_JSON_BYTES", str(2 * 1024 * 1024))),

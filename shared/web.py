@@ -17,7 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from .auth import current_principal
 from .codes import normalize_code
-from .config import DEV_JWT_SECRET, Settings
+from .config import Settings
+from .keys import KeySet
 from .problems import Problem, ProblemSchema, flatten_webargs_messages, problem_response
 
 log = logging.getLogger("chitieu.http")
@@ -40,9 +41,11 @@ class ProblemApi(Api):
 
 
 def create_app(*, settings: Settings, title: str, description: str,
-               readiness: dict[str, Callable[[], None]], blueprints: list[Blueprint]) -> Flask:
+               readiness: dict[str, Callable[[], None]], blueprints: list[Blueprint],
+               keys: KeySet | None = None) -> Flask:
     """A service's app: its blueprints under /api/v1, health endpoints, spec and error handling.
-    `readiness` maps a dependency's name to a function that raises unless it answers."""
+    `readiness` maps a dependency's name to a function that raises unless it answers; `keys` are
+    the public keys bearer tokens are verified with (by default read from CHITIEU_JWKS)."""
     app = Flask(settings.service)
     app.config.update(
         CHITIEU_SETTINGS=settings,
@@ -60,8 +63,7 @@ def create_app(*, settings: Settings, title: str, description: str,
         },
     )
     app.json.ensure_ascii = False
-    if settings.jwt_secret == DEV_JWT_SECRET:
-        log.warning("CHITIEU_JWT_SECRET is not set: using the development secret; never do this in production")
+    app.extensions["chitieu_keys"] = keys or KeySet(settings.jwks)
     api = ProblemApi(app)
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from shared.config import Settings
+from tests.keys import test_issuer
 from tests.support import fresh_database, stack, unique_namespace
 
 DATABASES = [d.strip() for d in os.environ.get("CHITIEU_TEST_DATABASES", "sqlite").split(",") if d.strip()]
@@ -56,8 +57,8 @@ def make_settings(namespace, database_url):
     """Settings of a service under test, in this test's own namespace and database."""
 
     def make(service: str, **overrides) -> Settings:
-        values = dict(service=service, database_url=database_url, namespace=namespace,
-                      jwt_secret="test-secret-that-is-long-enough-for-hs256")
+        # Tokens are signed by the tests' own issuer key (tests/keys.py) and verified with its JWK Set.
+        values = dict(service=service, database_url=database_url, namespace=namespace, **test_issuer().settings())
         values.update(overrides)
         return Settings(**values)
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from shared.auth import mint_token
 from shared.config import ROOT
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 
-SERVICES = ("quota", "candidates", "notifications")
+SERVICES = ("quota", "candidates", "notifications", "web")
 PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
-JWT_SECRET = "end-to-end-secret-long-enough-for-hs256"
 
 
 def free_port() -> int:
@@ -47,7 +47,8 @@ class System:
             # The tests' webhook receivers listen on loopback, which webhooks may not reach otherwise.
             "CHITIEU_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
             "CHITIEU_NAMESPACE": self.namespace,
-            "CHITIEU_JWT_SECRET": JWT_SECRET,
+            # The web service signs with the tests' issuer key; the APIs read its published JWK Set.
+            "CHITIEU_JWT_PRIVATE_KEY_FILE": test_issuer().private_key_file,
             "CHITIEU_WEB_WORKERS": str(web_workers),
             "CHITIEU_LOG_LEVEL": "WARNING",
         })
@@ -56,6 +57,7 @@ class System:
             self.env[f"CHITIEU_{svc.upper()}_URL"] = self.url(svc)
             self.env[f"CHITIEU_{svc.upper()}_DATABASE_URL"] = (
                 f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{self.databases[svc]}")
+        self.env["CHITIEU_JWKS"] = f"{self.url('web')}/.well-known/jwks.json"
         self.env.update(env or {})
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -63,7 +65,7 @@ class System:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def token(self, *, org: str = "*", role: str = "admin") -> str:
-        return mint_token(secret=JWT_SECRET, sub=f"e2e-{role}", org=org, role=role)
+        return issue_token(sub=f"e2e-{role}", org=org, role=role)
 
     def headers(self, **kwargs) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(**kwargs)}"}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from shared.auth import mint_token
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 from shared.config import Settings
 from shared.db import Database
 from services.candidates import tree
 from services.candidates.app import create_app, open_database
 from services.candidates.registry import make_national_id
 
-SECRET = "candidates-test-secret-of-32-bytes!"
 # The demo tree (figures of TP Thanh Hóa from the domain notes), as organization.created would build it.
 TREE = [
     ("TINH-THANH-HOA", "Đảng bộ tỉnh Thanh Hóa", "province", None),
@@ -35,7 +35,7 @@ def seed_tree(db: Database) -> None:
 
 
 def make_app(database_url: str, *, namespace: str = "t-candidates", seed: bool = True):
-    settings = Settings(service="candidates", database_url=database_url, namespace=namespace, jwt_secret=SECRET)
+    settings = Settings(service="candidates", database_url=database_url, namespace=namespace, **test_issuer().settings())
     db = open_database(database_url)
     db.create_all()
     if seed:
@@ -44,7 +44,7 @@ def make_app(database_url: str, *, namespace: str = "t-candidates", seed: bool =
 
 
 def token(org: str = "*", role: str = "officer", sub: str = "can-bo-1") -> str:
-    return mint_token(secret=SECRET, sub=sub, org=org, role=role)
+    return issue_token(sub=sub, org=org, role=role)
 
 
 def auth(org: str = "*", role: str = "officer", sub: str = "can-bo-1", **extra) -> dict:

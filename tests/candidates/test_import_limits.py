@@ -64,11 +64,10 @@ def test_parsing_holds_no_write_lock(tmp_path, monkeypatch):
 
 def test_the_tree_import_refuses_the_hostile_workbook_fast(tmp_path):
     from services.quota.app import create_app
-    from shared.auth import mint_token
     from shared.config import Settings
+    from tests.keys import test_issuer, token
 
-    secret = "tree-import-test-secret-long-enough"
-    app = create_app(Settings(service="quota", database_url=f"sqlite:///{tmp_path}/q.db", jwt_secret=secret))
+    app = create_app(Settings(service="quota", database_url=f"sqlite:///{tmp_path}/q.db", **test_issuer().settings()))
     app.extensions["db"].create_all()
     client = app.test_client()
     content = declared_huge(["code", "name", "type", "parent_code"])
@@ -79,7 +78,7 @@ def test_the_tree_import_refuses_the_hostile_workbook_fast(tmp_path):
 
     started = time.monotonic()
     assert post({}).status_code == 401 and time.monotonic() - started < 1
-    admin = {"Authorization": "Bearer " + mint_token(secret=secret, sub="a", org="*", role="admin")}
+    admin = {"Authorization": "Bearer " + token(sub="a", org="*", role="admin")}
     started = time.monotonic()
     resp = post(admin)
     assert resp.status_code == 413 and time.monotonic() - started < 5

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_tree_from_kafka_and_admission_to_kafka(real_stack, make_settings):
-    settings = make_settings("candidates", jwt_secret="candidates-test-secret-of-32-bytes!")
+    settings = make_settings("candidates")
     db = Database(settings.database_url, Base.metadata)
     db.create_all()
     ensure_topics(settings)

@@ -19,7 +19,7 @@ Record = namedtuple("Record", "topic partition offset key value headers")
 
 
 def test_the_migrated_schema_takes_events_and_requests(make_settings):
-    settings = make_settings("candidates", jwt_secret="candidates-test-secret-of-32-bytes!")
+    settings = make_settings("candidates")
     upgrade("candidates", settings.database_url)
     db = Database(settings.database_url, Base.metadata)
     runner = tree_consumer(db=db, settings=settings)

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from shared.auth import mint_token
+from tests.keys import token as issue_token
 from shared.contracts import (ORGANIZATION_CREATED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event,
                               to_message)
 from shared.db import Database
@@ -75,7 +75,7 @@ def runner(db, settings, delivery_settings):
 def token(settings):
     """Authorization headers of a caller: token(org="DONGSON", role="officer")."""
     def make(org: str = "*", role: str = "admin", sub: str = "tester") -> dict:
-        return {"Authorization": f"Bearer {mint_token(secret=settings.jwt_secret, sub=sub, org=org, role=role)}"}
+        return {"Authorization": f"Bearer {issue_token(sub=sub, org=org, role=role)}"}
     return make
 
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 import requests
 
-from shared.auth import mint_token
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 from shared.config import ROOT
 from shared.contracts import to_message
 from shared.kafka import ensure_topics, make_producer
@@ -27,7 +28,7 @@ class Service:
     def __init__(self, settings, tmp_path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CHITIEU_NAMESPACE": settings.namespace, "CHITIEU_JWT_SECRET": settings.jwt_secret,
+        self.env = {**os.environ, "CHITIEU_NAMESPACE": settings.namespace, **test_issuer().env(),
                     "CHITIEU_NOTIFICATIONS_DATABASE_URL": settings.database_url, "CHITIEU_NOTIFY_BACKOFF_S": "0.1",
                     "CHITIEU_NOTIFY_POLL_S": "1", "CHITIEU_LOG_LEVEL": "WARNING", "CHITIEU_WEB_WORKERS": "1"}
         self.logs = tmp_path
@@ -86,8 +87,7 @@ def test_deployed_processes_notify_once_across_a_consumer_restart(service, setti
                                       ("TPTH", "Đảng bộ thành phố Thanh Hóa", "city_committee", "TH"),
                                       ("DONGSON", "Đảng bộ phường Đông Sơn", "grassroots_committee", "TPTH")]:
         publish("organizations", org_created(code, name, parent, type_))
-    headers = {"Authorization": "Bearer " + mint_token(secret=settings.jwt_secret, sub="t", org="TPTH",
-                                                       role="officer")}
+    headers = {"Authorization": "Bearer " + issue_token(sub="t", org="TPTH", role="officer")}
     wait_until(lambda: _ready(service.url), timeout=60, message="the API never became ready")
     receiver = receivers()
     subscription = {"org_code": "TPTH", "include_subtree": True, "events": ["quota_met"], "channel": "webhook",

@@ -16,14 +16,14 @@ import requests
 
 from services.notifications import tree
 from services.notifications.models import Base
-from shared.auth import mint_token
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
 from shared.db import Database
 from tests.system import procfile
 from tests.support import unique_namespace
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "streams-test-secret-long-enough-for-hs256"
 STREAMS = 100
 
 
@@ -45,7 +45,7 @@ def served(tmp_path, real_stack):
     port = _free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                CHITIEU_NOTIFICATIONS_DATABASE_URL=url, CHITIEU_NOTIFICATIONS_BIND=f"127.0.0.1:{port}",
-               CHITIEU_JWT_SECRET=SECRET, CHITIEU_NAMESPACE=unique_namespace(), CHITIEU_LOG_LEVEL="WARNING")
+               **test_issuer().env(), CHITIEU_NAMESPACE=unique_namespace(), CHITIEU_LOG_LEVEL="WARNING")
     command = dict(procfile())["notifications-api"]
     process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=open(tmp_path / "api.log", "wb"))
@@ -79,7 +79,7 @@ def _open_stream(port: int, token: str) -> tuple[socket.socket, bytes]:
 
 def test_a_hundred_open_streams_leave_the_api_answering(served):
     base, port = served
-    token = mint_token(secret=SECRET, sub="viewer", org="P-DONG-SON", role="viewer")
+    token = issue_token(sub="viewer", org="P-DONG-SON", role="viewer")
     streams = []
     try:
         for _ in range(STREAMS):

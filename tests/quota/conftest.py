@@ -7,7 +7,7 @@ import pytest
 
 from services.quota.app import create_app
 from services.quota.models import Base
-from shared.auth import mint_token
+from tests.keys import token as issue_token
 from shared.db import Database
 
 
@@ -37,7 +37,7 @@ def client(app):
 @pytest.fixture
 def token(settings):
     def make(role: str = "admin", org: str = "*", sub: str = "tester") -> dict:
-        return {"Authorization": "Bearer " + mint_token(secret=settings.jwt_secret, sub=sub, org=org, role=role)}
+        return {"Authorization": "Bearer " + issue_token(sub=sub, org=org, role=role)}
     return make
 
 

@@ -6,7 +6,7 @@ import threading
 from werkzeug.serving import make_server
 
 from services.quota import demo
-from shared.auth import mint_token
+from tests.keys import token as issue_token
 
 
 def test_demo_loads_once_through_http(app, settings, admin, client):
@@ -15,7 +15,7 @@ def test_demo_loads_once_through_http(app, settings, admin, client):
     thread.start()
     try:
         urls = {"quota": f"http://127.0.0.1:{server.server_port}"}
-        token = mint_token(secret=settings.jwt_secret, sub="demo", org="*", role="admin")
+        token = issue_token(sub="demo", org="*", role="admin")
         assert demo.load(urls=urls, token=token) == {"organizations": 8, "quotas": 9}
         assert demo.load(urls=urls, token=token) == {"organizations": 0, "quotas": 0}
     finally:

@@ -1,14 +1,18 @@
 """Bearer tokens and scope, checked through a small app built with the shared web factory."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+import jwt
 import pytest
 from flask_smorest import Blueprint
 
 from shared.auth import mint_token, require_scope
 from shared.config import Settings
+from shared.keys import generate_signing_key
 from shared.web import create_app
+from tests.keys import test_issuer
 
-SECRET = "test-secret-that-is-long-enough-for-hs256"
+OLD_SECRET = "chitieu-dev-secret-change-me-in-production"  # the HS256 secret of before
+STRANGER = generate_signing_key()  # a well-formed Ed25519 key the issuer never published
 TREE = {"CB1": "WARD", "WARD": "CITY", "CITY": None, "OTHER": None}
 
 
@@ -34,13 +38,28 @@ def client():
         require_scope(code, role="officer", is_within=is_within)
         return {"code": code}
 
-    app = create_app(settings=Settings(service="t", database_url="sqlite://", jwt_secret=SECRET),
+    app = create_app(settings=Settings(service="t", database_url="sqlite://", **test_issuer().settings()),
                      title="t", description="t", readiness={}, blueprints=[blp])
     return app.test_client()
 
 
-def bearer(org="WARD", role="officer", secret=SECRET, ttl=timedelta(hours=1)):
-    return {"Authorization": f"Bearer {mint_token(secret=secret, sub='u1', org=org, role=role, ttl=ttl)}"}
+def bearer(org="WARD", role="officer", key=None, ttl=timedelta(hours=1)):
+    token = mint_token(key=key or test_issuer().key, sub="u1", org=org, role=role, ttl=ttl)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def hs256(secret=OLD_SECRET):
+    now = datetime.now(timezone.utc)
+    claims = {"sub": "u1", "org": "*", "role": "admin", "iat": now, "exp": now + timedelta(hours=1)}
+    return {"Authorization": "Bearer " + jwt.encode(claims, secret, algorithm="HS256")}
+
+
+def forged_kid():
+    """Signed by a stranger's key but claiming the issuer's kid."""
+    now = datetime.now(timezone.utc)
+    claims = {"sub": "u1", "org": "*", "role": "admin", "exp": now + timedelta(hours=1)}
+    token = jwt.encode(claims, STRANGER.private_key, algorithm="EdDSA", headers={"kid": test_issuer().key.kid})
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_missing_token_is_401_problem(client):
@@ -53,9 +72,11 @@ def test_missing_token_is_401_problem(client):
 @pytest.mark.parametrize("headers", [
     {"Authorization": "Bearer not-a-jwt"},
     {"Authorization": "Basic dXNlcjpwYXNz"},
-    bearer(secret="another-secret"),
+    bearer(key=STRANGER),
+    forged_kid(),
+    hs256(),
     bearer(ttl=timedelta(seconds=-10)),
-])
+], ids=["not-a-jwt", "basic", "other-key", "other-key-issuer-kid", "hs256-old-secret", "expired"])
 def test_bad_tokens_are_401(client, headers):
     assert client.get("/api/v1/things/CB1", headers=headers).status_code == 401
 
@@ -82,7 +103,30 @@ def test_token_command_mints_an_admin_token(monkeypatch, capsys):
     from shared.auth import decode_token
     from shared.cli import main
 
-    monkeypatch.setenv("CHITIEU_JWT_SECRET", SECRET)
+    from shared.keys import KeySet
+
+    monkeypatch.setenv("CHITIEU_JWT_PRIVATE_KEY_FILE", test_issuer().private_key_file)
     main(["token", "--sub", "admin", "--org", "*", "--role", "admin"])
-    principal = decode_token(capsys.readouterr().out.strip(), secret=SECRET)
+    token = capsys.readouterr().out.strip()
+    principal = decode_token(token, keys=KeySet(test_issuer().jwks_file))
     assert (principal.sub, principal.org, principal.role) == ("admin", "*", "admin")
+    assert jwt.get_unverified_header(token)["kid"] == test_issuer().key.kid
+
+
+def test_a_new_key_is_trusted_once_published(tmp_path):
+    """Rotation: a token with a kid the verifier has not seen makes it read the JWK Set again."""
+    import json
+
+    from shared.auth import decode_token
+    from shared.keys import KeySet, jwks_document
+
+    old, new = generate_signing_key(), generate_signing_key()
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks_document([old.jwk])))
+    keys = KeySet(str(path), refresh_s=0)
+    assert decode_token(mint_token(key=old, sub="a", org="*", role="admin"), keys=keys).sub == "a"
+    with pytest.raises(Exception, match="unknown key"):
+        decode_token(mint_token(key=new, sub="b", org="*", role="admin"), keys=keys)
+    path.write_text(json.dumps(jwks_document([new.jwk, old.jwk])))
+    assert decode_token(mint_token(key=new, sub="b", org="*", role="admin"), keys=keys).sub == "b"
+    assert decode_token(mint_token(key=old, sub="a", org="*", role="admin"), keys=keys).sub == "a"

@@ -7,12 +7,11 @@ import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, pre_load
 
-from shared.auth import mint_token
+from tests.keys import test_issuer, token
 from shared.config import Settings
 from shared.web import create_app
 
-SECRET = "edge-test-secret-that-is-long-enough-for-hs256"
-AUTH = {"Authorization": "Bearer " + mint_token(secret=SECRET, sub="tester", org="*", role="admin")}
+AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin")}
 LIMITS = dict(max_json_bytes=1000, max_upload_bytes=5000)
 
 
@@ -40,7 +39,7 @@ def make_app(parsed: list):
         parsed.append(request.files["file"].read())
         return {"ok": True}
 
-    settings = Settings(service="t", database_url="sqlite://", jwt_secret=SECRET, **LIMITS)
+    settings = Settings(service="t", database_url="sqlite://", **test_issuer().settings(), **LIMITS)
     return create_app(settings=settings, title="t", description="t", readiness={}, blueprints=[blp])
 
 
@@ -93,7 +92,7 @@ UPLOAD_ENDPOINTS = {"quota": "/api/v1/organizations/import", "candidates": "/api
 @pytest.mark.parametrize("service", ["quota", "candidates", "notifications"])
 def test_every_service_authenticates_before_the_body(service, tmp_path):
     module = importlib.import_module(f"services.{service}.app")
-    app = module.create_app(Settings(service=service, database_url=f"sqlite:///{tmp_path}/x.db", jwt_secret=SECRET))
+    app = module.create_app(Settings(service=service, database_url=f"sqlite:///{tmp_path}/x.db", **test_issuer().settings()))
     client = app.test_client()
     resp = client.post(BODY_ENDPOINTS[service], data=b"{not json", content_type="application/json")
     assert resp.status_code == 401, resp.get_data(as_text=True)
@@ -108,13 +107,13 @@ def test_every_service_authenticates_before_the_body(service, tmp_path):
                                             ("notifications", {"database", "kafka", "redis"})])
 def test_readiness_checks_what_each_service_uses(service, checks, tmp_path, real_stack):
     module = importlib.import_module(f"services.{service}.app")
-    app = module.create_app(Settings(service=service, database_url=f"sqlite:///{tmp_path}/x.db", jwt_secret=SECRET))
+    app = module.create_app(Settings(service=service, database_url=f"sqlite:///{tmp_path}/x.db", **test_issuer().settings()))
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 200 and resp.json["checks"] == {name: "ok" for name in checks}
 
 
 def test_readiness_names_a_failure_without_its_details(tmp_path):
-    settings = Settings(service="quota", database_url=f"sqlite:///{tmp_path}/x.db", jwt_secret=SECRET,
+    settings = Settings(service="quota", database_url=f"sqlite:///{tmp_path}/x.db", **test_issuer().settings(),
                         redis_url="redis://internal-redis.example.invalid:6379/0")
     app = importlib.import_module("services.quota.app").create_app(settings)
     resp = app.test_client().get("/readyz")

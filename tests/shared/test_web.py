@@ -3,13 +3,12 @@ import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from shared.auth import mint_token
+from tests.keys import test_issuer, token
 from shared.config import Settings
 from shared.problems import Problem
 from shared.web import create_app
 
-SECRET = "web-test-secret-that-is-long-enough-for-hs256"
-AUTH = {"Authorization": "Bearer " + mint_token(secret=SECRET, sub="tester", org="*", role="admin")}
+AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin")}
 
 
 class Body(Schema):
@@ -28,7 +27,7 @@ def make_app(readiness=None):
             raise Problem(409, "Conflict", "period closed", errors={"period": ["closed"]})
         return body
 
-    return create_app(settings=Settings(service="t", database_url="sqlite://", jwt_secret=SECRET), title="t", description="t",
+    return create_app(settings=Settings(service="t", database_url="sqlite://", **test_issuer().settings()), title="t", description="t",
                       readiness=readiness or {}, blueprints=[blp])
 
 

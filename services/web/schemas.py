@@ -1,0 +1,73 @@
+"""Request and response bodies of the web service's API (they document /openapi.json)."""
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from shared.auth import ROLES
+
+
+class UserIn(Schema):
+    username = fields.String(required=True, metadata={"description": "3-64: a-z 0-9 . _ - (stored in lower case)"})
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    org = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                        metadata={"description": "organisation code of the subtree, or '*' for the whole country"})
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class UserPatch(Schema):
+    full_name = fields.String(validate=validate.Length(min=1, max=200))
+    org = fields.String(validate=validate.Length(min=1, max=64))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    active = fields.Boolean(metadata={"description": "false signs the person out at once"})
+
+
+class UserOut(Schema):
+    username = fields.String()
+    full_name = fields.String()
+    org = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    must_change_password = fields.Boolean()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class UserCreatedOut(UserOut):
+    one_time_password = fields.String(metadata={"description": "shown once; changed at the first sign-in"})
+
+
+class PasswordResetOut(Schema):
+    username = fields.String()
+    one_time_password = fields.String()
+
+
+class ListQuery(Schema):
+    org = fields.String(load_default=None, metadata={"description": "accounts of this scope (default: yours)"})
+
+
+class ImportIn(Schema):
+    file = Upload(required=True, metadata={"description": "XLSX or CSV: Tên đăng nhập, Họ và tên, Tổ chức, Vai trò"})
+
+
+class ClientIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    org = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class ClientOut(Schema):
+    client_id = fields.String()
+    name = fields.String()
+    org = fields.String()
+    role = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+
+
+class ClientCreatedOut(ClientOut):
+    client_secret = fields.String(metadata={"description": "shown once; only its hash is kept"})
+    token_url = fields.String(metadata={"description": "POST grant_type=client_credentials here"})
