@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) every process of the Procfile in the background against the local stack,
 # migrates the databases first, waits until each API is ready, loads the demo data and prints
-# the URLs and an administrator's token.
+# the URLs, the demo accounts and an administrator's token.
 #   scripts/run.sh start|stop|status
 set -euo pipefail
 
@@ -11,6 +11,9 @@ RUN="$STACK/run"
 export PATH="$ROOT/.venv/bin:$PATH"
 cd "$ROOT"
 mkdir -p "$RUN" "$STACK/logs"
+# The token issuer's private key (the web service and `chitieu token` sign with it; the APIs read
+# the public key from the web service's JWKS). Made on the first start, kept afterwards.
+export CHITIEU_JWT_PRIVATE_KEY_FILE="${CHITIEU_JWT_PRIVATE_KEY_FILE:-$STACK/keys/jwt-ed25519.pem}"
 
 say() { printf '[run] %s\n' "$*"; }
 die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -18,7 +21,9 @@ die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
 processes() { grep -E '^[a-z0-9-]+:' Procfile; }
 
 start() {
-  for svc in quota candidates notifications; do
+  python -m shared.cli keys generate --if-missing "$CHITIEU_JWT_PRIVATE_KEY_FILE" \
+    || die "cannot write the token issuer's key $CHITIEU_JWT_PRIVATE_KEY_FILE"
+  for svc in web quota candidates notifications; do
     python -m shared.migrations upgrade "$svc" >"$STACK/logs/migrate-$svc.log" 2>&1 \
       || die "migrating the $svc database failed: see $STACK/logs/migrate-$svc.log"
   done
@@ -29,7 +34,7 @@ start() {
     nohup bash -c "exec $cmd" >"$STACK/logs/$name.log" 2>&1 &
     echo $! >"$pidfile"
   done < <(processes)
-  for port in 8001 8002 8003; do
+  for port in 8000 8001 8002 8003; do
     local deadline=$((SECONDS + 60))
     until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
       if ((SECONDS >= deadline)); then
@@ -43,14 +48,18 @@ start() {
   python -m scripts.demo || die "loading the demo data failed"
   local token
   token="$(python -m shared.cli token --sub admin --org '*' --role admin)"
+  local accounts
+  accounts="$(python -m services.web.demo)"
   cat <<MSG
 
 chitieu is running.
+  web            http://127.0.0.1:8000   (sign in; accounts API /api/v1, JWKS /.well-known/jwks.json)
   quota          http://127.0.0.1:8001   (API /api/v1, spec /openapi.json)
   candidates     http://127.0.0.1:8002
   notifications  http://127.0.0.1:8003
   logs           $STACK/logs/
-Administrator token (30 days):
+$accounts
+Administrator token (60 minutes; a new one: make token):
   $token
 Try:
   curl -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:8001/api/v1/organizations/TP-THANH-HOA/progress?period=2024'

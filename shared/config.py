@@ -63,6 +63,7 @@ class Settings:
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),
                 "notifications": _env("NOTIFICATIONS_URL", "http://127.0.0.1:8003"),
+                "web": _env("WEB_URL", "http://127.0.0.1:8000"),
             },
         )
 

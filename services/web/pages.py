@@ -7,7 +7,7 @@ deactivated account (401); after too many failures for one username it is locked
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -16,7 +16,7 @@ from shared.problems import Problem
 
 from . import accounts, sessions
 from .apiclient import path_part
-from .current import SignedIn, api, login_required, safe_next, user
+from .current import SignedIn, access_token, api, login_required, safe_next, user
 from .forms import PasswordForm, SignInForm, SignOutForm
 from .labels import WHOLE_COUNTRY, role_label
 
@@ -140,6 +140,17 @@ def _organisation_name(org: str) -> str:
         return api().get("quota", f"/api/v1/organizations/{path_part(org)}").get("name") or org
     except Problem:
         return org
+
+
+@bp.route("/session/token")
+@login_required
+def session_token():
+    """The signed-in person's access token, for the page's own scripts (a live stream's
+    `access_token`); same-origin only: no CORS, never cached."""
+    response = jsonify({"access_token": access_token(), "token_type": "Bearer",
+                        "expires_in": int(current_app.extensions["issuer"].ttl.total_seconds())})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/lang/<code>")

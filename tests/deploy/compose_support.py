@@ -19,7 +19,7 @@ from shared.config import ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 PROCFILE = ROOT / "Procfile"
-SERVICES = ("quota", "candidates", "notifications")
+SERVICES = ("web", "quota", "candidates", "notifications")
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 

@@ -25,9 +25,9 @@ from tests.deploy import compose_support as cs
 
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 FIXTURES = Path(__file__).with_name("fixtures")
-# What an administrator's .env holds at the least: the two required values.
-ADMIN_ENV = {"CHITIEU_JWT_SECRET": "a-long-random-secret", "POSTGRES_PASSWORD": "s3cret"}
-API_PORTS = {"quota": 8001, "candidates": 8002, "notifications": 8003}
+# What an administrator's .env holds at the least: the required value.
+ADMIN_ENV = {"POSTGRES_PASSWORD": "s3cret"}
+API_PORTS = {"web": 8000, "quota": 8001, "candidates": 8002, "notifications": 8003}
 INFRASTRUCTURE = ("kafka", "redis", "postgres")
 # Read by the code but deliberately not set by compose, and why.
 NOT_SET_BY_COMPOSE = {
@@ -85,9 +85,23 @@ def test_required_settings_stop_compose_when_missing():
         assert caught.value.name == name
         with pytest.raises(cs.MissingVariable):
             cs.load({**env, name: ""})  # an empty value in .env is refused too
+
+
+def test_only_the_web_service_holds_the_private_key_and_as_a_file(model):
+    """No shared signing secret any more: the APIs get the public keys' address, and the issuer's
+    private key reaches web-api alone, as a mounted secret file."""
     text = cs.COMPOSE_FILE.read_text(encoding="utf-8")
-    uses = re.findall(r"\$\{CHITIEU_JWT_SECRET([^}]*)\}", text)
-    assert uses and all(u.startswith(":?") for u in uses), f"CHITIEU_JWT_SECRET must have no default: {uses}"
+    assert "CHITIEU_JWT_SECRET" not in text
+    for name, svc in cs.chitieu_services(model).items():
+        env = cs.service_environment(svc, ADMIN_ENV)
+        assert env["CHITIEU_JWKS"] == "http://web-api:8000/.well-known/jwks.json", name
+        holds_key = "CHITIEU_JWT_PRIVATE_KEY_FILE" in env or svc.get("secrets")
+        assert bool(holds_key) == (name in ("web-api", "web-migrate")), name
+        assert not any("PRIVATE KEY" in str(v) for v in env.values()), name
+    web = model["services"]["web-api"]
+    assert web["secrets"] == [{"source": "jwt-private-key", "target": "jwt-ed25519.pem"}]
+    assert cs.service_environment(web, ADMIN_ENV)["CHITIEU_JWT_PRIVATE_KEY_FILE"] == "/run/secrets/jwt-ed25519.pem"
+    assert model["secrets"]["jwt-private-key"]["file"] == "./secrets/jwt-ed25519.pem"
 
 
 # --- the Procfile ----------------------------------------------------------------------------
@@ -123,7 +137,7 @@ def test_each_process_gets_only_its_own_services_database(model):
 # --- settings --------------------------------------------------------------------------------
 def test_the_settings_scan_finds_what_the_code_reads():
     found = cs.settings_read_by_code()
-    for name in ("CHITIEU_JWT_SECRET", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL",
+    for name in ("CHITIEU_JWKS", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL",
                  "CHITIEU_TOPIC_PARTITIONS", "CHITIEU_WEB_WORKERS", "CHITIEU_QUOTA_BIND", "CHITIEU_DATA_DIR"):
         assert name in found, name
     assert "CHITIEU_SETTINGS" not in found  # a Flask config key, not an environment variable
@@ -142,7 +156,8 @@ F = os.environ.get("OTHER")
 '''
     assert cs.names_read_in_source(source) == {
         "CHITIEU_SMTP_HOST", "CHITIEU_SMTP_SSL", "CHITIEU_DIRECT", "CHITIEU_INDEXED",
-        "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_CANDIDATES_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL"}
+        "CHITIEU_WEB_DATABASE_URL", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_CANDIDATES_DATABASE_URL",
+        "CHITIEU_NOTIFICATIONS_DATABASE_URL"}
 
 
 def test_every_setting_the_code_reads_is_set_or_passed_by_compose(model):
@@ -195,7 +210,7 @@ def test_env_example_defaults_are_the_compose_defaults():
 
 
 # --- ports, healthchecks, dependencies, volumes ----------------------------------------------
-def test_the_apis_are_published_on_8001_to_8003(model):
+def test_the_web_service_and_the_apis_are_published_on_8000_to_8003(model):
     for svc, port in API_PORTS.items():
         api = model["services"][f"{svc}-api"]
         assert f"{port}:{port}" in api["ports"]

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from shared.config import ROOT
 from shared.contracts import DEAD_LETTER_TOPIC, TOPICS
 from tests.deploy import compose_support as cs
+from tests.keys import test_issuer
 from tests.support import PG_ADMIN_URL, wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ LOCAL_PORTS = {"kafka": {"9092": "9092"}, "redis": {"6379": "6379"}, "postgres":
 def admin_env(real_stack, namespace) -> dict[str, str]:
     """An administrator's .env for the local stack: its PostgreSQL user, this test's namespace, and
     two optional settings, to see them reach the processes."""
-    return {"CHITIEU_JWT_SECRET": "compose-native-secret", "POSTGRES_USER": "chitieu",
+    return {"POSTGRES_USER": "chitieu",
             "POSTGRES_PASSWORD": "chitieu", "CHITIEU_NAMESPACE": namespace,
             "CHITIEU_WEB_WORKERS": "1", "CHITIEU_TOPIC_PARTITIONS": "2"}
 
@@ -67,9 +68,11 @@ def natively(value: str, *, database: str, tmp_path: Path, port: int | None = No
     value = re.sub(r"(@127\.0\.0\.1:5432/)chitieu_[a-z]+$", rf"\g<1>{database}", value)
     value = value.replace("/tmp/chitieu-heartbeat", str(tmp_path / "heartbeat"))
     value = value.replace("/var/lib/chitieu", str(tmp_path / "data"))
+    # The compose secret's mount point: here, the tests' own issuer key file.
+    value = value.replace("/run/secrets/jwt-ed25519.pem", test_issuer().private_key_file)
     if port is not None:
-        value = re.sub(r"^0\.0\.0\.0:800[123]$", f"127.0.0.1:{port}", value)
-        value = re.sub(r"http://127\.0\.0\.1:800[123]/", f"http://127.0.0.1:{port}/", value)
+        value = re.sub(r"^0\.0\.0\.0:800[0-3]$", f"127.0.0.1:{port}", value)
+        value = re.sub(r"http://127\.0\.0\.1:800[0-3]/", f"http://127.0.0.1:{port}/", value)
     return value
 
 
@@ -162,7 +165,7 @@ def test_the_quota_api_serves_readyz_as_compose_starts_it(admin_env, fresh_datab
     api = ComposeService("quota-api", admin_env, database=fresh_database, tmp_path=tmp_path, port=port)
     assert api.environment["CHITIEU_QUOTA_BIND"] == f"127.0.0.1:{port}"
     assert api.environment["CHITIEU_WEB_WORKERS"] == "1"  # passed through from .env
-    assert api.environment["CHITIEU_JWT_SECRET"] == "compose-native-secret"
+    assert api.environment["CHITIEU_JWKS"] == "http://web-api:8000/.well-known/jwks.json"
     api.start()
     try:
         # The port comes from CHITIEU_QUOTA_BIND through sh's ${...:-...} in the Procfile command:
@@ -286,7 +289,7 @@ def test_every_procfile_process_becomes_healthy_as_compose_runs_it(admin_env, se
 
 
 def test_the_postgres_healthcheck_needs_every_service_database(real_stack, fresh_database):
-    postgres = cs.load({"POSTGRES_PASSWORD": "chitieu", "CHITIEU_JWT_SECRET": "x"})["services"]["postgres"]
+    postgres = cs.load({"POSTGRES_PASSWORD": "chitieu"})["services"]["postgres"]
     kind, line = postgres["healthcheck"]["test"]
     env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPASSWORD": "chitieu"}
     ready = subprocess.run(["sh", "-c", line], env={**env, "INIT_DATABASES": f"postgres {fresh_database}"},
