@@ -8,8 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.hashes import SHA256
-from flask import Flask, current_app, jsonify, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, jsonify, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,6 +22,7 @@ from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
 from . import accounts, pages, views
+from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
 from .oauth import init_oauth
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     if web_settings.proxy_hops:
         hops = web_settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    app.session_interface = _SessionInterface()
+    app.session_interface = PreferencesCookie()
     Babel(app, locale_selector=lambda: session.get("lang", web_settings.languages[0]))
     app.register_blueprint(pages.bp)
 
@@ -109,12 +109,3 @@ def _flask_secret(issuer: Issuer) -> bytes:
                                                         serialization.NoEncryption())
     return HKDF(algorithm=SHA256(), length=32, salt=None, info=b"chitieu web: flask session").derive(raw)
 
-
-def cookie_secure() -> bool:
-    mode = current_app.extensions["web_settings"].cookie_secure
-    return request.is_secure if mode == "auto" else mode in ("1", "true", "yes", "on")
-
-
-class _SessionInterface(SecureCookieSessionInterface):
-    def get_cookie_secure(self, app) -> bool:
-        return cookie_secure()

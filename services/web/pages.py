@@ -16,13 +16,13 @@ from shared.problems import Problem
 
 from . import accounts, sessions
 from .apiclient import path_part
+from .cookies import SESSION_COOKIE, set_session_cookie
 from .current import SignedIn, access_token, api, login_required, safe_next, user
 from .forms import PasswordForm, SignInForm, SignOutForm
 from .labels import WHOLE_COUNTRY, role_label
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
-SESSION_COOKIE = "chitieu_session"
 
 
 def _db():
@@ -53,16 +53,6 @@ def load_signed_in_person():
 def page_context():
     return {"signed_in": user(), "sign_out_form": SignOutForm() if user() else None,
             "languages": _web().languages, "current_language": session.get("lang", _web().languages[0])}
-
-
-def set_session_cookie(response, token: str | None) -> None:
-    from .app import cookie_secure  # the app module imports this one
-
-    if token is None:
-        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax", secure=cookie_secure())
-    else:
-        response.set_cookie(SESSION_COOKIE, token, max_age=_web().session_max_hours * 3600, httponly=True,
-                            samesite="Lax", secure=cookie_secure(), path="/")
 
 
 @bp.route("/login", methods=["GET", "POST"])
