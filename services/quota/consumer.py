@@ -73,7 +73,6 @@ class BatchConsumerRunner(ConsumerRunner):
         pending: tuple[Future, list] | None = None
         try:
             while not stop.is_set():
-                self._touch_health()
                 try:
                     polled = self._consumer.poll(timeout_ms=500)
                 except KafkaError:
