@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
-    # With CHITIEU_HEALTH_FILE set (docker-compose.yml does), the loop's turns touch that file.
-    stop = HeartbeatEvent(os.environ.get("CHITIEU_HEALTH_FILE"))
+    # With CHITIEU_HEALTH_FILE set (docker-compose.yml does), the loop's turns touch that file; with
+    # CHITIEU_WORKER_STALL_S, a loop that has not turned for that long exits (shared/heartbeat.py).
+    stop = HeartbeatEvent(os.environ.get("CHITIEU_HEALTH_FILE"),
+                          stall_s=float(os.environ.get("CHITIEU_WORKER_STALL_S") or 0))
     install_sigterm(stop)
     target(stop)
 

@@ -56,3 +56,57 @@ def test_workers_get_the_heartbeat_from_the_environment(tmp_path, monkeypatch):
 
     run_until_stopped(loop)
     assert seen == ["HeartbeatEvent"] and beat.exists()
+
+
+# --- the watchdog: a stalled loop exits, so docker's restart policy (or supervisord) acts --------
+STALLING_WORKER = """
+import time
+from shared.worker import run_until_stopped
+
+def loop(stop):
+    stop.is_set()          # one turn ...
+    if {stall}:
+        time.sleep(3600)   # ... then stuck in a call that never returns
+    while not stop.wait(0.2):  # or a loop that keeps turning, sleeping between turns
+        pass
+
+run_until_stopped(loop)
+"""
+
+
+def _run_worker(stall: bool, timeout: float):
+    import os
+    import subprocess
+    import sys
+
+    from shared.config import ROOT
+    env = dict(os.environ, CHITIEU_WORKER_STALL_S="1", PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-c", STALLING_WORKER.format(stall=stall)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_worker_whose_loop_stalls_exits_on_its_own():
+    import time
+    started = time.monotonic()
+    worker = _run_worker(stall=True, timeout=20)
+    try:
+        status = worker.wait(timeout=20)
+    finally:
+        worker.kill()
+    output = worker.stdout.read()
+    assert status == 70, output
+    assert "stalled" in output
+    assert time.monotonic() - started < 10
+
+
+def test_a_loop_that_keeps_turning_is_left_alone():
+    import subprocess
+    worker = _run_worker(stall=False, timeout=5)
+    try:
+        worker.wait(timeout=3)
+        raise AssertionError(f"a healthy loop exited: {worker.stdout.read()}")
+    except subprocess.TimeoutExpired:
+        pass  # still running after three stall limits: the watchdog saw its turns
+    finally:
+        worker.kill()
+        worker.wait()
