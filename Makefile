@@ -1,10 +1,14 @@
 # chitieu: two commands do all the set-up on a fresh machine.
-#   make run    the local stack (Kafka, Redis, PostgreSQL) and the three services with demo data
+#   make run    the local stack (Kafka, Redis, PostgreSQL) and the four services with demo data,
+#               under supervisord (a process that dies is started again)
 #   make test   the whole test suite, against the real broker, Redis and PostgreSQL
 SHELL := /bin/bash
 PY := .venv/bin/python
+STACK_DIR := $(or $(CHITIEU_STACK_DIR),.stack)
+# Python commands run with the settings make run's processes get (the stack's ports and URLs).
+WITH_STACK := bash scripts/run.sh exec
 
-.PHONY: install stack run test test-fast stop status bench migration token
+.PHONY: install stack run logs test test-fast stop status bench migration token backup restore
 
 install:
 	bash scripts/stack.sh install
@@ -14,6 +18,10 @@ stack:
 
 run: stack
 	bash scripts/run.sh start
+
+# Every process's log, followed in one stream (Ctrl-C ends).
+logs:
+	bash scripts/run.sh logs
 
 test: stack
 	bash scripts/test.sh
@@ -27,11 +35,19 @@ status:
 	-bash scripts/run.sh status
 
 bench: stack
-	$(PY) -m bench
+	$(WITH_STACK) $(PY) -m bench
 
 # make migration SERVICE=quota MSG="add quotas"   (autogenerates from the service's models)
 migration:
 	$(PY) -m shared.migrations revision $(SERVICE) "$(MSG)"
 
 token:
-	@$(PY) -m shared.cli token --sub admin --org '*' --role admin
+	@$(WITH_STACK) $(PY) -m shared.cli token --sub admin --org '*' --role admin
+
+# make backup [DIR=backups]   every service's database and the consumers' offsets, while running
+# make restore FROM=backups/<name>   with the services stopped; then make run (README: Backup)
+backup:
+	$(WITH_STACK) $(PY) -m shared.cli backup create $(or $(DIR),$(STACK_DIR)/backups)
+
+restore:
+	$(WITH_STACK) $(PY) -m shared.cli backup restore $(FROM)

@@ -6,19 +6,29 @@
 #   scripts/stack.sh start     install, then start all three and wait until each answers
 #   scripts/stack.sh stop      stop what start started
 #   scripts/stack.sh status    say what answers
+#   scripts/stack.sh env       print the effective ports and URLs (the env file below)
 #
-# Everything lives under .stack/ in the project (ignored by git). Ports come from CHITIEU_*.
+# Everything lives under .stack/ in the project (ignored by git). Ports come from CHITIEU_*_PORT
+# when set (a taken one is an error); otherwise the defaults, and a default port that another
+# program holds (Debian's own redis-server and postgresql services start on 6379 and 5432 when
+# their packages are installed on a systemd host) moves this stack's server to the next free
+# port. The ports in use and the URLs that follow from them are written to $STACK/env, the one
+# place scripts/run.sh, scripts/test.sh, the Makefile and the tests read them from.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="${CHITIEU_STACK_DIR:-$ROOT/.stack}"
-KAFKA_PORT="${CHITIEU_KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${CHITIEU_KAFKA_CONTROLLER_PORT:-9093}"
-REDIS_PORT="${CHITIEU_REDIS_PORT:-6379}"
-PG_PORT="${CHITIEU_PG_PORT:-5432}"
+ENV_FILE="$STACK/env"
+# A port this stack chose before (kept while its server's data or process is there), else the default.
+saved_port() { [ -f "$ENV_FILE" ] || return 0; sed -n "s/^$1=//p" "$ENV_FILE" | tail -1; }
+KAFKA_PORT="${CHITIEU_KAFKA_PORT:-$(saved_port CHITIEU_KAFKA_PORT)}"; KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${CHITIEU_KAFKA_CONTROLLER_PORT:-$(saved_port CHITIEU_KAFKA_CONTROLLER_PORT)}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+REDIS_PORT="${CHITIEU_REDIS_PORT:-$(saved_port CHITIEU_REDIS_PORT)}"; REDIS_PORT="${REDIS_PORT:-6379}"
+PG_PORT="${CHITIEU_PG_PORT:-$(saved_port CHITIEU_PG_PORT)}"; PG_PORT="${PG_PORT:-5432}"
 PG_USER="${CHITIEU_PG_USER:-chitieu}"
 PG_PASSWORD="${CHITIEU_PG_PASSWORD:-chitieu}"
-PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
+PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_web chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
 WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-90}"
 # PostgreSQL runs as the postgres user, who must reach its data directory: when we are root, keep
 # it under postgres's home (the project may sit in a directory only root can enter).
@@ -34,6 +44,80 @@ say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Not root: Debian packages are installed with sudo.
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# What must be there before anything else can be installed: say so plainly, install nothing.
+check_prerequisites() {
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ! -x "$ROOT/.venv/bin/python" ]; then
+    if ! command -v python3 >/dev/null; then
+      missing+=(python3 python3-venv)
+    else
+      python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "Python 3.11 or newer is needed (python3 is $(python3 -V 2>&1)): use Debian 12 or newer"
+      python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+    fi
+  fi
+  [ -z "$SUDO" ] || command -v sudo >/dev/null || missing+=(sudo)
+  if ((${#missing[@]})); then
+    die "missing: ${missing[*]}. make run needs make, curl, python3-venv and, for a user other than root, sudo, before it can install the rest. As root: apt-get install -y make ${missing[*]}"
+  fi
+}
+
+# A default port held by another program moves the server this stack is about to start to the
+# next free port; a port asked for (CHITIEU_*_PORT) or held by this stack's own server stays.
+next_free_port() { # next_free_port PORT [AVOID]
+  local p=$1
+  while port_open "$p" || [ "$p" = "${2:-}" ]; do p=$((p + 1)); done
+  echo "$p"
+}
+move_if_taken() { # move_if_taken NAME VAR EXPLICIT OURS [AVOID]
+  local name=$1 var=$2 explicit=$3 ours=$4 avoid=${5:-} port new
+  port="${!var}"
+  if [ -n "$explicit" ] || [ "$ours" = yes ]; then return 0; fi
+  new="$(next_free_port "$port" "$avoid")"
+  if [ "$new" != "$port" ]; then
+    say "port $port is held by another program (a system $name service?): this stack's $name uses $new"
+    printf -v "$var" '%s' "$new"
+  fi
+}
+running_pidfile() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+choose_ports() {
+  local ours
+  running_pidfile "$STACK/redis.pid" && ours=yes || ours=no
+  move_if_taken Redis REDIS_PORT "${CHITIEU_REDIS_PORT:-}" "$ours"
+  # Our PostgreSQL, when it runs, says its port in postmaster.pid (4th line).
+  if [ -f "$PG_DIR/data/postmaster.pid" ] && [ -z "${CHITIEU_PG_PORT:-}" ]; then
+    PG_PORT="$(sed -n 4p "$PG_DIR/data/postmaster.pid")"; ours=yes
+  else ours=no; fi
+  move_if_taken PostgreSQL PG_PORT "${CHITIEU_PG_PORT:-}" "$ours"
+  running_pidfile "$STACK/kafka.pid" && ours=yes || ours=no
+  move_if_taken Kafka KAFKA_PORT "${CHITIEU_KAFKA_PORT:-}" "$ours"
+  move_if_taken Kafka KAFKA_CONTROLLER_PORT "${CHITIEU_KAFKA_CONTROLLER_PORT:-}" "$ours" "$KAFKA_PORT"
+}
+
+# The one place the effective ports and the settings that depend on them are written.
+write_env() {
+  mkdir -p "$STACK"
+  cat >"$ENV_FILE.tmp" <<EOF
+# The ports of this local stack and the settings that follow from them, written by
+# scripts/stack.sh start. scripts/run.sh, scripts/test.sh, the Makefile and the tests read it.
+# Change a port with CHITIEU_*_PORT and run scripts/stack.sh start again, never here.
+CHITIEU_KAFKA_PORT=$KAFKA_PORT
+CHITIEU_KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
+CHITIEU_REDIS_PORT=$REDIS_PORT
+CHITIEU_PG_PORT=$PG_PORT
+CHITIEU_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+CHITIEU_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+CHITIEU_PG_URL=postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT
+EOF
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
 
 wait_for() { # wait_for NAME SECONDS COMMAND...
   local name=$1 seconds=$2; shift 2
@@ -54,8 +138,9 @@ install_debian_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    $SUDO apt-get update -qq || die "apt-get update failed${SUDO:+ (does this user have sudo rights?)}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || die "could not install ${missing[*]}${SUDO:+ (does this user have sudo rights?)}"
   fi
 }
 
@@ -79,11 +164,12 @@ install_python() {
   if [ -f "$stamp" ] && cmp -s "$ROOT/pyproject.toml" "$stamp"; then return; fi
   say "installing Python dependencies (pyproject.toml)"
   "$venv/bin/pip" install -q --upgrade pip >/dev/null
-  "$venv/bin/pip" install -q -e "$ROOT[test]" || die "pip install failed"
+  "$venv/bin/pip" install -q -e "$ROOT[test,local]" || die "pip install failed"
   cp "$ROOT/pyproject.toml" "$stamp"
 }
 
 cmd_install() {
+  check_prerequisites
   install_debian_packages
   install_kafka
   install_python
@@ -173,7 +259,7 @@ as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$
 start_postgres() {
   local data="$PG_DIR/data" bin
   bin="$(pg_bin)"
-  if [ -f "$data/postmaster.pid" ] && pg_answers; then say "PostgreSQL already running"; return; fi
+  if [ -f "$data/postmaster.pid" ] && pg_answers; then say "PostgreSQL already running"; create_databases; return; fi
   port_open "$PG_PORT" && die "port $PG_PORT is already taken by another process; free it or set CHITIEU_PG_PORT"
   mkdir -p "$PG_DIR" "$STACK/logs"
   [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
@@ -185,6 +271,10 @@ start_postgres() {
     -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
     || die "PostgreSQL did not come up: see $PG_DIR/postgres.log"
   wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" "$WAIT_SECONDS" pg_answers || die "PostgreSQL does not answer"
+  create_databases
+}
+
+create_databases() { # the role and every database, made once
   local psql=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtA -v ON_ERROR_STOP=1)
   "${psql[@]}" -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='$PG_USER') THEN CREATE ROLE $PG_USER LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'; END IF; END\$\$;" >/dev/null
   for db in $PG_DATABASES; do
@@ -224,12 +314,14 @@ check_ports() {
 }
 
 cmd_start() {
+  choose_ports
   check_ports
   cmd_install
   mkdir -p "$STACK/logs"
   start_redis
   start_postgres
   start_kafka
+  write_env
 }
 
 cmd_stop() {
@@ -251,11 +343,13 @@ cmd_restart_kafka() { stop_pidfile Kafka "$STACK/kafka.pid"; start_kafka; }
 
 case "${1:-}" in
   install) cmd_install ;;
+  env) choose_ports; write_env; cat "$ENV_FILE" ;;
+  databases) create_databases ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   restart-kafka) cmd_restart_kafka ;;
   start-kafka) install_kafka; mkdir -p "$STACK/logs"; start_kafka ;;
   stop-kafka) stop_pidfile Kafka "$STACK/kafka.pid" ;;
-  *) echo "usage: $0 install|start|stop|status|restart-kafka|start-kafka|stop-kafka" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|env|databases|restart-kafka|start-kafka|stop-kafka" >&2; exit 2 ;;
 esac

@@ -4,6 +4,9 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The stack's ports and URLs (scripts/stack.sh start writes them), for the tests (tests/support.py).
+. "$ROOT/scripts/stack-env.sh"
+load_stack_env "${CHITIEU_STACK_DIR:-$ROOT/.stack}"
 export CHITIEU_TEST_DATABASES="${CHITIEU_TEST_DATABASES:-sqlite,postgresql}"
 .venv/bin/python -m pytest "$@"
 rc=$?

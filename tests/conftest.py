@@ -10,7 +10,7 @@ import redis
 
 from shared.config import Settings
 from tests.keys import test_issuer
-from tests.support import fresh_database, stack, unique_namespace
+from tests.support import KAFKA_BOOTSTRAP, PG_SERVER_URL, REDIS_URL, fresh_database, stack, unique_namespace
 
 DATABASES = [d.strip() for d in os.environ.get("CHITIEU_TEST_DATABASES", "sqlite").split(",") if d.strip()]
 
@@ -24,7 +24,8 @@ def _port_open(port: int) -> bool:
 @pytest.fixture(scope="session")
 def real_stack():
     """The real servers; started by scripts/stack.sh if they are not up yet."""
-    if not all(_port_open(p) for p in (9092, 6379, 5432)):
+    ports = [int(url.rsplit(":", 1)[1].split("/")[0]) for url in (KAFKA_BOOTSTRAP, REDIS_URL, PG_SERVER_URL)]
+    if not all(_port_open(p) for p in ports):
         stack("start")
     return True
 
@@ -36,7 +37,7 @@ def namespace() -> str:
 
 @pytest.fixture
 def redis_client(real_stack, namespace):
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     yield client
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
@@ -58,7 +59,8 @@ def make_settings(namespace, database_url):
 
     def make(service: str, **overrides) -> Settings:
         # Tokens are signed by the tests' own issuer key (tests/keys.py) and verified with its JWK Set.
-        values = dict(service=service, database_url=database_url, namespace=namespace, **test_issuer().settings())
+        values = dict(service=service, database_url=database_url, namespace=namespace,
+                      kafka_bootstrap=KAFKA_BOOTSTRAP, redis_url=REDIS_URL, **test_issuer().settings())
         values.update(overrides)
         return Settings(**values)
 

@@ -1,6 +1,7 @@
 """Helpers for tests that talk to the real broker, Redis and databases."""
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -14,8 +15,27 @@ from sqlalchemy import create_engine, text
 
 from shared.config import ROOT, Settings
 
-PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{name}"
+
+
+def stack_setting(name: str, default: str) -> str:
+    """A setting of the local stack: from the environment, else from the env file scripts/stack.sh
+    wrote (its ports move off those another program holds), else the default."""
+    if name in os.environ:
+        return os.environ[name]
+    env_file = Path(os.environ.get("CHITIEU_STACK_DIR") or ROOT / ".stack") / "env"
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key == name:
+                return value
+    return default
+
+
+PG_SERVER_URL = stack_setting("CHITIEU_PG_URL", "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432")
+PG_ADMIN_URL = f"{PG_SERVER_URL}/postgres"
+PG_URL = PG_SERVER_URL + "/{name}"
+REDIS_URL = stack_setting("CHITIEU_REDIS_URL", "redis://127.0.0.1:6379/0")
+KAFKA_BOOTSTRAP = stack_setting("CHITIEU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 
 
 @contextmanager
