@@ -50,4 +50,6 @@ backup:
 	$(WITH_STACK) $(PY) -m shared.cli backup create $(or $(DIR),$(STACK_DIR)/backups)
 
 restore:
+	@[ -n "$(FROM)" ] || { echo "make restore FROM=<backup directory>"; exit 2; }
 	$(WITH_STACK) $(PY) -m shared.cli backup restore $(FROM)
+	$(WITH_STACK) $(PY) -m services.quota.worker rebuild

@@ -4,6 +4,7 @@
     chitieu keys generate PATH [--if-missing]                         a new Ed25519 private key (0600)
     chitieu keys jwks PATH [PUBLIC.pem ...]                           the JWK Set of keys, as JSON
     chitieu users ... / chitieu clients ...                           accounts (services/web/cli.py)
+    chitieu backup create DIR [--keep N] / restore DIR/<backup> / schedule DIR   (shared/backup.py)
 """
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ def main(argv: list[str] | None = None) -> None:
     pub = keys.add_parser("jwks", help="print the JWK Set (public keys) of PEM key files")
     pub.add_argument("paths", nargs="+", help="private or public PEM files; the signing key first")
 
+    backup = sub.add_parser("backup", help="back up or restore every service's database (shared/backup.py)")
+    steps = backup.add_subparsers(dest="step", required=True)
+    create = steps.add_parser("create", help="a new backup under DIR, while the services run")
+    create.add_argument("directory")
+    create.add_argument("--keep", type=int, default=0, help="then delete all but the newest N backups in DIR")
+    restore = steps.add_parser("restore", help="put a backup back, with every chitieu process stopped")
+    restore.add_argument("path", help="the backup's directory (DIR/chitieu-...)")
+    schedule = steps.add_parser("schedule", help="a backup every N hours until SIGTERM")
+    schedule.add_argument("directory")
+    schedule.add_argument("--every-hours", type=float, default=24.0)
+    schedule.add_argument("--keep", type=int, default=7)
+
     # Accounts belong to the web service; imported only when asked (shared/ imports no service).
     for name in ("users", "clients"):
         sub.add_parser(name, add_help=False, help=f"{name} of the web service (chitieu {name} --help)")
@@ -44,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "backup":
+        run_backup(args)
+        return
     settings = Settings.from_env("cli")
     if args.command == "token":
         key = load_signing_key(settings.jwt_private_key_file)
@@ -54,6 +70,32 @@ def main(argv: list[str] | None = None) -> None:
         write_private_key(args.path, generate_signing_key())
     elif args.action == "jwks":
         print(json.dumps(jwks_document([load_public_jwk(p) for p in args.paths]), indent=2))
+
+
+def run_backup(args) -> None:
+    from . import backup
+    from .logs import configure_logging
+    from .worker import run_until_stopped
+
+    settings = Settings.from_env("backup")
+    configure_logging(service="backup", level=settings.log_level)
+    urls = backup.service_urls()
+    try:
+        if args.step == "create":
+            print(backup.create_backup(args.directory, urls=urls, settings=settings))
+            for old in backup.prune(args.directory, keep=args.keep):
+                print(f"deleted {old}")
+        elif args.step == "restore":
+            manifest = backup.restore_backup(args.path, urls=urls, settings=settings)
+            print(f"restored {', '.join(sorted(urls))} as of {manifest['created_at']}; consumer offsets "
+                  f"set back for {len(manifest['consumer_offsets'])} groups. Next: "
+                  "python -m services.quota.worker rebuild, then start the services")
+        else:
+            run_until_stopped(lambda stop: backup.run_schedule(
+                args.directory, urls=urls, settings=settings, every_s=args.every_hours * 3600,
+                keep=args.keep, stop=stop))
+    except backup.BackupError as exc:
+        raise SystemExit(f"chitieu backup: {exc}") from None
 
 
 if __name__ == "__main__":

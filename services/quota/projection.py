@@ -156,9 +156,11 @@ class ProgressStore:
 
     def rebuild(self, session: Session, *, chunk: int = 5000) -> int:
         """Recompute every hash from the database counters; returns the number of hashes."""
-        pattern = self.settings.redis_key("progress", "*")
-        for batch in _batched(self.redis.scan_iter(match=pattern, count=5000), chunk):
-            self.redis.delete(*batch)
+        # The markers go too: after a restore from backup, an event marked before the disaster is no
+        # longer in the ledger, and its replay must be projected again.
+        for pattern in (self.settings.redis_key("progress", "*"), self.marker("*")):
+            for batch in _batched(self.redis.scan_iter(match=pattern, count=5000), chunk):
+                self.redis.delete(*batch)
         written = 0
         pipe = self.redis.pipeline(transaction=False)
         for org, period, *values in session.execute(select(

@@ -41,6 +41,10 @@ def model() -> dict:
     return cs.load(ADMIN_ENV)
 
 
+# Long-running services of the administrator's, not of the application: not in the Procfile.
+OPERATIONS = {"backup"}
+
+
 def long_running(model: dict) -> dict[str, dict]:
     return {n: s for n, s in cs.chitieu_services(model).items() if s.get("restart") != "no"}
 
@@ -118,7 +122,7 @@ def test_every_procfile_process_is_a_service_running_exactly_its_command(model):
 
 
 def test_no_long_running_service_outside_the_procfile(model):
-    extra = sorted(set(long_running(model)) - set(cs.procfile_processes()))
+    extra = sorted(set(long_running(model)) - set(cs.procfile_processes()) - OPERATIONS)
     assert not extra, f"compose services running chitieu that the Procfile does not list: {extra}"
 
 
@@ -132,6 +136,25 @@ def test_each_process_gets_only_its_own_services_database(model):
         url = urls[f"CHITIEU_{svc.upper()}_DATABASE_URL"]
         assert url == f"postgresql+psycopg://chitieu:s3cret@postgres:5432/chitieu_{svc}", url
         assert f"chitieu_{svc}" in init_databases
+
+
+def test_the_backup_service_backs_up_every_database_on_a_schedule_into_a_volume(model):
+    backup = model["services"]["backup"]
+    assert backup["command"][:6] == ["python", "-m", "shared.cli", "backup", "schedule", "/var/backups/chitieu"]
+    assert backup["command"][6:] == ["--every-hours", "24", "--keep", "7"]
+    env = cs.service_environment(backup, ADMIN_ENV)
+    for svc in API_PORTS:
+        assert env[f"CHITIEU_{svc.upper()}_DATABASE_URL"] == f"postgresql+psycopg://chitieu:s3cret@postgres:5432/chitieu_{svc}"
+        assert backup["depends_on"][f"{svc}-migrate"] == {"condition": "service_completed_successfully"}
+    assert env["CHITIEU_KAFKA_BOOTSTRAP"] == "kafka:9092"  # the consumers' offsets are part of a backup
+    assert env["CHITIEU_WORKER_STALL_S"] == "0"  # a long pg_dump is not a stall
+    assert backup["volumes"] == ["backups:/var/backups/chitieu"]
+    assert "JWT_PRIVATE_KEY" not in " ".join(env)
+    # The image's user owns the mount point, so the fresh volume is writable; pg_dump is installed.
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    assert "postgresql-client" in dockerfile and "chown chitieu /var/lib/chitieu /var/backups/chitieu" in dockerfile
+    moved = cs.load({**ADMIN_ENV, "BACKUP_EVERY_HOURS": "6", "BACKUP_KEEP": "28"})
+    assert moved["services"]["backup"]["command"][6:] == ["--every-hours", "6", "--keep", "28"]
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -256,6 +279,8 @@ def test_depends_on_waits_for_health_and_for_the_one_shot_jobs(model):
                 assert rule["condition"] == "service_healthy", (name, dependency)
                 assert "healthcheck" in services[dependency], dependency
     for name, svc in long_running(model).items():
+        if name in OPERATIONS:
+            continue
         svc_name = cs.service_of(name)
         assert set(svc["depends_on"]) >= set(INFRASTRUCTURE) | {"kafka-topics", f"{svc_name}-migrate"}, name
     assert set(jobs["kafka-topics"]["depends_on"]) == {"kafka"}
