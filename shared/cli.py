@@ -5,6 +5,8 @@
     chitieu keys jwks PATH [PUBLIC.pem ...]                           the JWK Set of keys, as JSON
     chitieu users ... / chitieu clients ...                           accounts (services/web/cli.py)
     chitieu backup create DIR [--keep N] / restore DIR/<backup> / schedule DIR   (shared/backup.py)
+    chitieu outbox failed --service S / retry --service S [SEQ ...]   outbox rows Kafka refused (shared/relay.py)
+    chitieu prune --service S              old sent outbox rows, processed events, idempotency keys, once
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 from datetime import timedelta
 
 from .auth import ROLES, mint_token
+from .backup import SERVICES
 from .config import Settings
 from .keys import generate_signing_key, jwks_document, load_public_jwk, load_signing_key, write_private_key
 
@@ -46,6 +49,16 @@ def main(argv: list[str] | None = None) -> None:
     schedule.add_argument("--every-hours", type=float, default=24.0)
     schedule.add_argument("--keep", type=int, default=7)
 
+    outbox = sub.add_parser("outbox", help="outbox rows Kafka refused for good (shared/relay.py)")
+    rows = outbox.add_subparsers(dest="action", required=True)
+    listing = rows.add_parser("failed", help="list a service's failed outbox rows")
+    listing.add_argument("--service", required=True, choices=SERVICES)
+    retry = rows.add_parser("retry", help="set failed rows back to pending, once their cause is fixed")
+    retry.add_argument("--service", required=True, choices=SERVICES)
+    retry.add_argument("seqs", nargs="*", type=int, metavar="SEQ", help="the rows to retry (default: all failed)")
+    prune = sub.add_parser("prune", help="delete what retention allows (shared/retention.py), once")
+    prune.add_argument("--service", required=True, choices=SERVICES)
+
     # Accounts belong to the web service; imported only when asked (shared/ imports no service).
     for name in ("users", "clients"):
         sub.add_parser(name, add_help=False, help=f"{name} of the web service (chitieu {name} --help)")
@@ -60,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "backup":
         run_backup(args)
         return
+    if args.command in ("outbox", "prune"):
+        run_messaging(args)
+        return
     settings = Settings.from_env("cli")
     if args.command == "token":
         key = load_signing_key(settings.jwt_private_key_file)
@@ -70,6 +86,43 @@ def main(argv: list[str] | None = None) -> None:
         write_private_key(args.path, generate_signing_key())
     elif args.action == "jwks":
         print(json.dumps(jwks_document([load_public_jwk(p) for p in args.paths]), indent=2))
+
+
+def open_service_database(service: str):
+    """A service's database as its own processes find it (CHITIEU_<SERVICE>_DATABASE_URL), with the
+    schema of its models, imported only now (shared/ imports no service when loaded)."""
+    from .db import Database
+    from .migrations import target_metadata
+
+    settings = Settings.from_env(service)
+    return settings, Database(settings.database_url, target_metadata(service))
+
+
+def run_messaging(args) -> None:
+    from . import outbox, retention
+
+    settings, db = open_service_database(args.service)
+    try:
+        if args.command == "prune":
+            deleted = retention.prune(db, retention.rules_for(db, settings))
+            for table, count in deleted.items():
+                print(f"{table}: {count} deleted / đã xóa")
+        elif args.action == "failed":
+            with db.reading() as conn:
+                failed = outbox.failed_rows(conn, outbox=db.outbox)
+            if not failed:
+                print("no failed outbox rows / không có bản ghi outbox lỗi")
+            for row in failed:
+                print(f"{row.seq}\t{row.event_type}\t{row.topic}/{row.key}\tattempts={row.attempts}\t{row.last_error}")
+        else:
+            with db.transaction() as session:
+                chosen = outbox.retry_failed(session, outbox=db.outbox, seqs=args.seqs)
+            missing = sorted(set(args.seqs) - set(chosen))
+            print(f"pending again / chờ gửi lại: {', '.join(map(str, chosen)) or '-'}")
+            if missing:
+                raise SystemExit(f"not failed rows / không phải bản ghi lỗi: {', '.join(map(str, missing))}")
+    finally:
+        db.dispose()
 
 
 def run_backup(args) -> None:

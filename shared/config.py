@@ -45,6 +45,12 @@ class Settings:
     # JSON bodies, and multipart uploads (CSV/XLSX imports).
     max_json_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Pruning (shared/retention.py), in days: sent outbox rows; processed-event records, which must
+    # outlive the Kafka topics' retention (7 days by default) so a redelivered event is still
+    # recognised; the candidate service's stored Idempotency-Key answers.
+    outbox_retention_days: int = 7
+    processed_retention_days: int = 30
+    idempotency_retention_days: int = 7
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -59,6 +65,9 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO"),
             max_json_bytes=int(_env("MAX_JSON_BYTES", str(2 * 1024 * 1024))),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+            outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "7")),
+            processed_retention_days=int(_env("PROCESSED_RETENTION_DAYS", "30")),
+            idempotency_retention_days=int(_env("IDEMPOTENCY_RETENTION_DAYS", "7")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

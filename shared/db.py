@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, Text,
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
                         create_engine, event, func, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,9 +53,14 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("key", String(200), nullable=False),
         Column("value", LargeBinary, nullable=False),  # the CloudEvent, serialized once
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        # pending → sent, or failed when Kafka can never take it (shared/relay.py); `chitieu outbox
+        # retry` sets failed rows back to pending.
+        Column("state", String(10), nullable=False, server_default=text("'pending'")),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text, nullable=True),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        # The relay reads pending rows in seq order; pruning finds sent rows; both by this index.
+        Index("ix_outbox_state_seq", "state", "seq"),
     )
     processed = Table(
         "processed_events",

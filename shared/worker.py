@@ -12,6 +12,7 @@ from .db import Database
 from .heartbeat import HeartbeatEvent
 from .logs import configure_logging
 from .relay import OutboxRelay
+from .retention import Pruner, rules_for
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,9 @@ def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
 def run_relay(*, db: Database, settings: Settings) -> None:
     configure_logging(service=f"{settings.service}-relay", level=settings.log_level)
     log.info("outbox relay started")
-    run_until_stopped(OutboxRelay(db=db, settings=settings).run)
+    # The relay process also prunes old sent rows, processed-event records and idempotency keys.
+    pruner = Pruner(db=db, rules=rules_for(db, settings))
+    run_until_stopped(OutboxRelay(db=db, settings=settings, pruner=pruner).run)
 
 
 def run_consumer(runner: ConsumerRunner) -> None:

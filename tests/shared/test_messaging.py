@@ -86,7 +86,7 @@ def write_events(db, ids: list[str]) -> list[str]:
 
 def unpublished(db) -> int:
     with db.reading() as conn:
-        return len(conn.execute(select(db.outbox.c.seq).where(db.outbox.c.published_at.is_(None))).all())
+        return len(conn.execute(select(db.outbox.c.seq).where(db.outbox.c.state != "sent")).all())
 
 
 def test_event_written_with_a_change_reaches_a_consumer(db, settings, consume):
@@ -110,7 +110,7 @@ def _relay_that_dies_after_publishing(url: str, namespace: str) -> None:
     """Child process: publish the outbox, then die before the rows are marked published."""
     settings = Settings(service="effects", database_url=url, namespace=namespace)
     relay = OutboxRelay(db=make_db(url), settings=settings)
-    relay._mark_published = lambda session, seqs: os._exit(9)
+    relay._record = lambda result: os._exit(9)
     relay.publish_pending()
 
 
