@@ -51,6 +51,10 @@ class Settings:
     outbox_retention_days: int = 7
     processed_retention_days: int = 30
     idempotency_retention_days: int = 7
+    # A consumer stops (without committing past the record) when more than this share of its last
+    # `dead_letter_window` records would go to the dead-letter topic: bad code, not bad data.
+    dead_letter_window: int = 100
+    dead_letter_max_share: float = 0.2
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -68,6 +72,8 @@ class Settings:
             outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "7")),
             processed_retention_days=int(_env("PROCESSED_RETENTION_DAYS", "30")),
             idempotency_retention_days=int(_env("IDEMPOTENCY_RETENTION_DAYS", "7")),
+            dead_letter_window=int(_env("DEAD_LETTER_WINDOW", "100")),
+            dead_letter_max_share=float(_env("DEAD_LETTER_MAX_SHARE", "0.2")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

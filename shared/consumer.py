@@ -1,18 +1,23 @@
-"""The consumer runner: reads events from Kafka and applies each exactly once to the service's
-database, whatever Kafka redelivers.
+"""The one consumer of every service: reads events from Kafka and applies each exactly once to the
+service's database, whatever Kafka redelivers.
 
-For every record, in partition order:
-  1. Parse the CloudEvent and check its data against the contract. A record that can never
-     succeed (bad JSON, unknown type, schema violation, or a handler raising `PoisonEvent`) goes
-     to the dead-letter topic with the reason and its original topic, partition and offset.
-  2. In ONE database transaction: record (consumer, event id) in `processed_events` and run the
-     handler's `apply`. A redelivered event finds its row and is skipped.
-  3. After the commit, run the handler's optional `project` (an idempotent write to a read model
-     such as Redis). It runs on redeliveries too, so a crash between 2 and 3 heals itself.
-  4. Commit the offsets of the records whose effect is durable.
-A failing handler is retried with exponential backoff: without limit while the database or Redis
-is unreachable, `max_attempts` times for any other error, then the record goes to the dead-letter
-topic. SIGTERM finishes the record in hand, commits and closes.
+A poll goes through small steps, each in its own place:
+  1. parse and validate every record (shared/parsing.py); a record that can never succeed goes
+     to the dead-letter topic (shared/deadletters.py);
+  2. in ONE transaction: insert the poll's (consumer, event id) rows into `processed_events`
+     (one statement; an event already there is dropped) and call the handler's
+     `apply(session, events)` with the new ones;
+  3. after the commit, the handler's optional `project(events, result)` (Redis, live streams)
+     with every event of the poll, duplicates included, so a crash between 2 and 3 heals itself;
+  4. commit the offsets.
+One event is a poll of one: the same steps. If anything in a poll fails (a handler raising
+`PoisonEvent`, a conflict, the database away), the poll is applied again record by record, each
+with its retries: without limit while the database, Redis or Kafka is unreachable, `max_attempts`
+times for any other error, then the record is dead-lettered. Too many dead letters in a row stop
+the consumer (DeadLetterLimitReached) with nothing committed past them.
+
+Polls are applied by an offload (shared/offload.py: a thread, or a child process) while the next
+poll is fetched; at most one poll is in flight. SIGTERM finishes it, commits and closes.
 """
 from __future__ import annotations
 
@@ -27,19 +32,24 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from .bulk import insert_many
 from .config import Settings
-from .contracts import BY_TYPE, DEAD_LETTER_TOPIC, Event, EventType, InvalidEvent, parse_record
+from .contracts import Event, EventType, InvalidEvent
 from .db import Database
-from .kafka import ensure_topics, make_consumer, make_producer
+from .deadletters import DeadLetterLimitReached, DeadLetters, addressed_elsewhere
+from .kafka import ensure_topics, make_consumer
+from .offload import ProcessOffload, ThreadOffload
+from .parsing import Parsed, Parser
 
 log = logging.getLogger(__name__)
 
 # Errors that say "the infrastructure is away", not "this message is bad": retry without limit.
 TRANSIENT = (OperationalError, RedisConnectionError, RedisTimeoutError, KafkaError)
+
+Events = list[tuple[Event, dict[str, Any]]]
 
 
 class _Stopping(Exception):
@@ -52,11 +62,24 @@ class PoisonEvent(Exception):
 
 @dataclass(frozen=True)
 class Handler:
-    event_type: EventType
-    # Runs inside the transaction that records the event as processed: exactly once.
-    apply: Callable[[Session, Event, dict[str, Any]], None]
-    # Runs after the commit, on every delivery: must be idempotent.
-    project: Callable[[Event, dict[str, Any]], None] | None = None
+    event_types: tuple[EventType, ...]
+    # The new events of a poll, (event, validated data) in partition order, inside the transaction
+    # that records them as processed: exactly once. Returns what `project` needs.
+    apply: Callable[[Session, Events], Any]
+    # After the commit, every event of the poll (duplicates too) and what `apply` returned (None
+    # when no event was new): must be idempotent.
+    project: Callable[[Events, Any], None] | None = None
+
+    @classmethod
+    def per_event(cls, functions: dict[EventType, Callable[[Session, Event, dict], Any]],
+                  project: Callable[[Events, Any], None] | None = None) -> "Handler":
+        """A handler from one function per event type; `apply` returns [(event id, its result)]."""
+        by_type = {t.type: f for t, f in functions.items()}
+
+        def apply(session: Session, events: Events) -> list[tuple[str, Any]]:
+            return [(event.id, by_type[event.type](session, event, data)) for event, data in events]
+
+        return cls(tuple(functions), apply, project)
 
 
 @dataclass(frozen=True)
@@ -70,46 +93,77 @@ class RetryPolicy:
 
 
 class ConsumerRunner:
-    def __init__(self, *, name: str, db: Database, settings: Settings, handlers: list[Handler],
-                 retry: RetryPolicy = RetryPolicy(), **consumer_config):
+    def __init__(self, *, name: str, db: Database, settings: Settings, handler: Handler,
+                 retry: RetryPolicy = RetryPolicy(), offload: Callable[[], "ConsumerRunner"] | None = None,
+                 **consumer_config):
+        """`offload`: a picklable factory of an equivalent runner, to apply polls in a child process."""
         self.name = name
         self.db = db
         self.settings = settings
-        self.handlers = {h.event_type.type: h for h in handlers}
-        self.topics = sorted({h.event_type.topic for h in handlers})
+        self.handler = handler
+        self.topics = sorted({t.topic for t in handler.event_types})
         self.retry = retry
+        self.offload_factory = offload
         self.consumer_config = consumer_config
+        self.parser = Parser(list(handler.event_types))
+        self.dead_letters = DeadLetters(consumer=name, settings=settings)
         self._consumer = None
-        self._producer = None
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         ensure_topics(self.settings)
-        self._consumer = make_consumer(self.settings, group=self.name, topics=self.topics,
-                                       **self.consumer_config)
-        log.info("consumer started", extra={"consumer": self.name, "topics": self.topics})
+        self._consumer = make_consumer(self.settings, group=self.name, topics=self.topics, **self.consumer_config)
+        offload = (ProcessOffload(self.offload_factory) if self.offload_factory is not None
+                   else ThreadOffload(self.process_batch, name=self.name))
+        log.info("consumer started", extra={"consumer": self.name, "topics": self.topics,
+                                            "apply": type(offload).__name__})
+        pending: tuple[Any, list] | None = None
         try:
             while not stop.is_set():
                 try:
-                    batches = self._consumer.poll(timeout_ms=500)
+                    polled = self._consumer.poll(timeout_ms=500)
                 except KafkaError:
                     log.exception("poll failed; retrying")
                     stop.wait(1)
                     continue
-                done: dict[TopicPartition, int] = {}
-                try:
-                    for tp, records in batches.items():
-                        for record in records:
-                            if stop.is_set():
-                                raise _Stopping
-                            self.process(record, stop)
-                            done[tp] = record.offset
-                except _Stopping:
-                    pass
-                finally:
-                    self._commit(done)
+                records = [r for batch in polled.values() for r in batch]
+                if pending is not None:
+                    current, pending = pending, None
+                    records = self._finish(*current, records)
+                if records and not stop.is_set():
+                    pending = (offload.submit(records, stop), records)
         finally:
-            self.close()
+            if isinstance(offload, ProcessOffload):
+                offload.stopping()
+            try:
+                if pending is not None:  # stopping: the poll in flight is finished and committed
+                    self._finish(*pending, [])
+            finally:
+                offload.close()
+                self.close()
+
+    def _finish(self, future, records: list, following: list) -> list:
+        """Wait for the poll in flight, commit its offsets, and return the `following` records
+        still to apply: if it stopped part-way (a stop asked during a retry), its partitions are
+        rewound to the first record not applied and their later records dropped, so no offset
+        ever passes a record whose effect is not durable."""
+        done, limit = future.result()
+        self._commit(done)
+        if limit is not None:
+            raise DeadLetterLimitReached(limit)
+        rewind: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            if record.offset > done.get(tp, -1) and tp not in rewind:
+                rewind[tp] = record.offset
+        if not rewind:
+            return following
+        for tp, offset in rewind.items():
+            try:
+                self._consumer.seek(tp, offset)
+            except Exception:  # no longer assigned: its new owner starts from the committed offset
+                log.warning("could not rewind %s", tp, exc_info=True)
+        return [r for r in following if TopicPartition(r.topic, r.partition) not in rewind]
 
     def _commit(self, done: dict[TopicPartition, int]) -> None:
         if not done:
@@ -121,93 +175,115 @@ class ConsumerRunner:
             # A rebalance or broker restart: the records come again and are skipped as processed.
             log.warning("offset commit failed; records will be redelivered and skipped", exc_info=True)
 
-    # --- one record ----------------------------------------------------------------------------
-    def process(self, record, stop: threading.Event | None = None) -> str:
-        """Handle one Kafka record; returns what happened: applied, duplicate, skipped or dead-lettered."""
+    # --- one poll ------------------------------------------------------------------------------
+    def process_batch(self, records: list, stop: threading.Event | None = None
+                      ) -> tuple[dict[TopicPartition, int], str | None]:
+        """Apply `records` (one poll). Returns the last handled offset per partition, and why the
+        consumer must stop if the dead-letter limit was reached (a string that crosses processes)."""
+        done: dict[TopicPartition, int] = {}
         try:
-            event = parse_record(record.value, record.key, record.headers)
-            event_type = BY_TYPE.get(event.type)
-            if event_type is None:
-                raise InvalidEvent(f"unknown event type {event.type!r}")
-            handler = self.handlers.get(event.type)
-            if handler is None:
-                return "skipped"  # a contract event this consumer does not need
-            data = event_type.validate(event.data)
-        except InvalidEvent as exc:
-            self.dead_letter(record, str(exc))
-            return "dead-lettered"
+            parsed, invalid = [], {}
+            for record in records:
+                try:
+                    item = None if addressed_elsewhere(record, self.name) else self.parser.parse(record)
+                except InvalidEvent as exc:
+                    invalid[id(record)] = str(exc)
+                    continue
+                if item is not None:
+                    parsed.append(item)
+            if not invalid:
+                try:
+                    self._apply_and_project(parsed)
+                    self.dead_letters.limit.passed(len(records))
+                    for record in records:
+                        done[TopicPartition(record.topic, record.partition)] = record.offset
+                    return done, None
+                except Exception:
+                    log.warning("poll failed; applying its records one by one", exc_info=True)
+            for record in records:
+                if id(record) in invalid:
+                    self.dead_letters.publish(record, invalid[id(record)])
+                else:
+                    self.process(record, stop)
+                done[TopicPartition(record.topic, record.partition)] = record.offset
+        except _Stopping:
+            pass  # the rest stays uncommitted for the next run
+        except DeadLetterLimitReached as exc:
+            log.critical("consumer stopping: too many dead letters", extra={"consumer": self.name,
+                                                                            "why": str(exc)})
+            return done, str(exc)
+        return done, None
 
+    # --- one record: a poll of one, with retries ----------------------------------------------
+    def process(self, record, stop: threading.Event | None = None) -> str:
+        """Handle one record; returns what happened: applied, duplicate, skipped or dead-lettered."""
+        try:
+            parsed = None if addressed_elsewhere(record, self.name) else self.parser.parse(record)
+        except InvalidEvent as exc:
+            self.dead_letters.publish(record, str(exc))
+            return "dead-lettered"
+        if parsed is None:
+            self.dead_letters.limit.passed()
+            return "skipped"
         attempt = 0
         while True:
             attempt += 1
             try:
-                outcome = self._apply_once(handler, event, data, record)
-                if handler.project is not None:
-                    handler.project(event, data)
-                return outcome
+                new = self._apply_and_project([parsed])
+                self.dead_letters.limit.passed()
+                return "applied" if new else "duplicate"
             except PoisonEvent as exc:
-                self.dead_letter(record, f"rejected by handler: {exc}")
+                self.dead_letters.publish(record, f"rejected by handler: {exc}")
                 return "dead-lettered"
             except TRANSIENT as exc:
                 wait = self.retry.backoff(min(attempt, 10))
-                log.warning("infrastructure unavailable; retrying", extra={"event_id": event.id,
-                                                                           "error": str(exc)[:300], "wait_s": wait})
+                log.warning("infrastructure unavailable; retrying",
+                            extra={"event_id": parsed.event.id, "error": str(exc)[:300], "wait_s": wait})
             except Exception as exc:
                 if isinstance(exc, DBAPIError) and exc.connection_invalidated:
                     wait = self.retry.backoff(min(attempt, 10))
                 elif attempt >= self.retry.max_attempts:
-                    log.exception("handler failed %s times; dead-lettering", attempt, extra={"event_id": event.id})
-                    self.dead_letter(record, f"handler failed after {attempt} attempts: {exc!r}"[:1000])
+                    log.exception("handler failed %s times; dead-lettering", attempt,
+                                  extra={"event_id": parsed.event.id})
+                    self.dead_letters.publish(record, f"handler failed after {attempt} attempts: {exc!r}"[:1000])
                     return "dead-lettered"
                 else:
                     wait = self.retry.backoff(attempt)
-                    log.warning("handler failed; retrying", extra={"event_id": event.id, "attempt": attempt,
+                    log.warning("handler failed; retrying", extra={"event_id": parsed.event.id, "attempt": attempt,
                                                                    "error": repr(exc)[:300]})
             if stop is not None and stop.is_set():
                 raise _Stopping
             time.sleep(wait)
 
-    def _apply_once(self, handler: Handler, event: Event, data: dict[str, Any], record) -> str:
+    def _apply_and_project(self, parsed: list[Parsed]) -> Events:
+        """Steps 2 and 3 for parsed records; returns the events that were new."""
         processed = self.db.processed
         with self.db.transaction() as session:
-            seen = session.execute(select(processed.c.event_id).where(
-                processed.c.consumer == self.name, processed.c.event_id == event.id)).first()
-            if seen:
-                return "duplicate"
-            # Inserted before the effect: a concurrent replica with the same event blocks on the
-            # primary key, then fails, retries and finds the row.
-            session.execute(processed.insert().values(
-                consumer=self.name, event_id=event.id, topic=record.topic, partition=record.partition,
-                offset=record.offset))
-            handler.apply(session, event, data)
-        return "applied"
-
-    # --- dead letters --------------------------------------------------------------------------
-    def dead_letter(self, record, reason: str) -> None:
-        """Publish the record unchanged to the dead-letter topic, with why and where it came from."""
-        if self._producer is None:
-            self._producer = make_producer(self.settings)
-        headers = list(record.headers or []) + [
-            ("dlq.reason", reason.encode()),
-            ("dlq.consumer", self.name.encode()),
-            ("dlq.original.topic", record.topic.encode()),
-            ("dlq.original.partition", str(record.partition).encode()),
-            ("dlq.original.offset", str(record.offset).encode()),
-        ]
-        # Wait for the acknowledgement: the offset is committed after this, so it must not be lost.
-        self._producer.send(self.settings.topic(DEAD_LETTER_TOPIC), key=record.key,
-                            value=record.value if record.value is not None else b"",
-                            headers=headers).get(timeout=30)
-        log.error("event dead-lettered", extra={"reason": reason, "topic": record.topic,
-                                                "partition": record.partition, "offset": record.offset})
+            rows = {}
+            for record, event, _data in parsed:
+                rows.setdefault(event.id, dict(consumer=self.name, event_id=event.id, topic=record.topic,
+                                               partition=record.partition, offset=record.offset))
+            # Sorted: two replicas inserting overlapping polls lock in the same order. A row that
+            # exists (or that a replica is inserting: the insert waits for its commit) is skipped,
+            # and so is its event.
+            new_ids = {event_id for (event_id,) in insert_many(
+                session, processed, [rows[k] for k in sorted(rows)], ignore=("consumer", "event_id"),
+                returning=("event_id",))}
+            new: Events = []
+            for _record, event, data in parsed:
+                if event.id in new_ids:
+                    new_ids.discard(event.id)  # the same event twice in a poll is applied once
+                    new.append((event, data))
+            result = self.handler.apply(session, new) if new else None
+        if self.handler.project is not None and parsed:
+            self.handler.project([(p.event, p.data) for p in parsed], result)
+        return new
 
     def close(self) -> None:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
-        if self._producer is not None:
-            self._producer.close(timeout=10)
-            self._producer = None
+        self.dead_letters.close()
         log.info("consumer stopped", extra={"consumer": self.name})
 
 

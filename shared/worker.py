@@ -9,6 +9,7 @@ from typing import Callable
 from .config import Settings
 from .consumer import ConsumerRunner, install_sigterm
 from .db import Database
+from .deadletters import DeadLetterLimitReached
 from .heartbeat import HeartbeatEvent
 from .logs import configure_logging
 from .relay import OutboxRelay
@@ -36,4 +37,17 @@ def run_relay(*, db: Database, settings: Settings) -> None:
 
 def run_consumer(runner: ConsumerRunner) -> None:
     configure_logging(service=f"{runner.settings.service}-{runner.name}", level=runner.settings.log_level)
-    run_until_stopped(runner.run)
+    run_until_stopped(lambda stop: _consume(runner, stop))
+
+
+def _consume(runner: ConsumerRunner, stop: threading.Event) -> None:
+    try:
+        runner.run(stop)
+    except DeadLetterLimitReached as exc:
+        # Exiting would have the process restarted, and each restart would dead-letter another
+        # window of events: it stays stopped, saying why, until it is stopped (and fixed).
+        while not stop.is_set():
+            log.critical("consumer stopped by the dead-letter limit; fix the cause, restart it, then replay "
+                         "its dead letters (chitieu dead-letters list)", extra={"consumer": runner.name,
+                                                                                  "why": str(exc)})
+            stop.wait(300)

@@ -74,10 +74,10 @@ def _follow_merge(session: Session, *, from_code: str, to_code: str, on: date, e
         candidate.last_transition_on = max(on, candidate.last_transition_on)
 
 
-HANDLERS = [
-    Handler(ORGANIZATION_CREATED, on_created),
-    Handler(ORGANIZATION_RENAMED, on_renamed),
-    Handler(ORGANIZATION_MOVED, on_moved),
-    Handler(ORGANIZATION_MERGED, on_merged),
-    Handler(ORGANIZATION_DISSOLVED, on_dissolved),
-]
+HANDLER = Handler.per_event({
+    ORGANIZATION_CREATED: on_created,
+    ORGANIZATION_RENAMED: on_renamed,
+    ORGANIZATION_MOVED: on_moved,
+    ORGANIZATION_MERGED: on_merged,
+    ORGANIZATION_DISSOLVED: on_dissolved,
+})

@@ -22,7 +22,7 @@ from shared.logs import configure_logging
 from shared.worker import run_consumer, run_relay, run_until_stopped
 
 from . import reminders
-from .handlers import CONSUMER, HANDLERS
+from .handlers import CONSUMER, HANDLER
 from .app import open_database
 from .views import holidays
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def tree_consumer(*, db: Database, settings: Settings, **consumer_config) -> ConsumerRunner:
-    return ConsumerRunner(name=CONSUMER, db=db, settings=settings, handlers=HANDLERS, **consumer_config)
+    return ConsumerRunner(name=CONSUMER, db=db, settings=settings, handler=HANDLER, **consumer_config)
 
 
 def reminder_pass(db: Database, *, as_of: date | None = None) -> int:

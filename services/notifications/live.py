@@ -41,16 +41,19 @@ def wake_deliverer(redis_client: redis.Redis, settings: Settings) -> None:
         log.warning("could not wake the delivery worker; it will find the notice at its next poll")
 
 
-def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, event_id: str,
-             notices: list[Notification] | None = None) -> None:
-    """After the commit of an event's notices: push its inbox notices to live streams (once each,
-    however often the event is redelivered) and wake the delivery worker for the others.
-    `notices`: the ones just committed, if known; otherwise they are read back by event id."""
+def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, notices: list[Notification] = (),
+             read_back: list[str] = ()) -> None:
+    """After the commit of a poll's notices: push the inbox notices to live streams (once each,
+    however often their events are redelivered) and wake the delivery worker for the others.
+    `notices`: the ones just committed; `read_back`: ids of events whose notices were committed
+    before (a redelivery), read back from the database."""
     from .schemas import NotificationSchema  # the same shape as GET /inbox
 
-    if notices is None:
+    notices = list(notices)
+    if read_back:
         with db.sessions() as session:
-            notices = session.scalars(select(Notification).where(Notification.source_event_id == event_id)).all()
+            notices += session.scalars(select(Notification).where(
+                Notification.source_event_id.in_(list(read_back)))).all()
     inbox = [n for n in notices if n.channel == "inbox"]
     schema = NotificationSchema()
     pipe = redis_client.pipeline(transaction=False)  # one round trip, whatever the number

@@ -16,37 +16,23 @@ from .tree import CachedTree
 CHANGE_OF = {CANDIDATE_ADMITTED.type: admission_from, CANDIDATE_ADMISSION_REVOKED.type: revocation_from}
 
 
-def make_handlers(*, db: Database, store: ProgressStore, tree: CachedTree | None = None) -> list[Handler]:
-    """One Handler per event type, for ConsumerRunner: `apply` writes the ledger exactly once,
-    `project` brings Redis up to what the ledger says (idempotent, by event id)."""
-    tree = tree or CachedTree()
+def progress_handler(*, db: Database, store: ProgressStore, tree: CachedTree) -> Handler:
+    """`apply` writes a poll's admissions and revocations to the ledger exactly once; `project`
+    brings Redis up to what the ledger says, for every event of the poll (idempotent, by event id)."""
 
-    def project(event, _data):
-        with db.transaction() as session:
-            deltas = deltas_for(session, [event.id])
+    def apply(session, events: list) -> list:
+        return apply_changes(session, changes=[CHANGE_OF[event.type](event, data) for event, data in events],
+                             tree=tree)
+
+    def project(events: list, deltas: list | None) -> None:
+        # The deltas just applied, and, for the events already applied (redeliveries), what the
+        # ledger says they added.
+        deltas = list(deltas or [])
+        known = {d.event_id for d in deltas}
+        missing = [event.id for event, _ in events if event.id not in known]
+        if missing:
+            with db.transaction() as session:
+                deltas += deltas_for(session, missing)
         store.apply(deltas)
 
-    def handler(event_type):
-        to_change = CHANGE_OF[event_type.type]
-        return Handler(event_type, apply=lambda session, event, data: apply_changes(
-            session, changes=[to_change(event, data)], tree=tree), project=project)
-
-    return [handler(CANDIDATE_ADMITTED), handler(CANDIDATE_ADMISSION_REVOKED)]
-
-
-def apply_batch(session, events: list, *, tree: CachedTree) -> list:
-    """A whole poll's new events in one transaction (BatchConsumerRunner); returns their deltas."""
-    return apply_changes(session, changes=[CHANGE_OF[event.type](event, data) for event, data in events], tree=tree)
-
-
-def project_batch(db: Database, store: ProgressStore, events: list, deltas: list | None) -> None:
-    """Every event of the poll to Redis: the deltas just applied, and, for the events that were
-    already applied (redeliveries), what the ledger says they added."""
-    deltas = list(deltas or [])
-    known = {d.event_id for d in deltas}
-    missing = [event.id for event, _ in events if event.id not in known]
-    if missing:
-        with db.transaction() as session:
-            deltas += deltas_for(session, missing)
-    store.apply(deltas)
-
+    return Handler((CANDIDATE_ADMITTED, CANDIDATE_ADMISSION_REVOKED), apply, project)

@@ -18,12 +18,12 @@ from typing import Iterable
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
+from shared.bulk import insert_many
 from shared.consumer import PoisonEvent
 from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event
 
 from .models import (ATTRIBUTES, Admission, CountedTerm, Milestone, Organization,
                      ProgressCounter, Quota, outbox)
-from .bulk import insert_many
 from .periods import Period, periods_of
 from .tree import CachedTree, _Tree, lock_tree
 

@@ -10,13 +10,13 @@ import sys
 from functools import partial
 
 from shared.config import Settings
+from shared.consumer import ConsumerRunner
 from shared.db import Database
 from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.worker import run_consumer, run_relay
 
-from .consumer import BatchConsumerRunner
-from .handlers import apply_batch, make_handlers, project_batch
+from .handlers import progress_handler
 from .models import Base
 from .projection import ProgressStore
 from .tree import CachedTree
@@ -26,21 +26,18 @@ CONSUMER = "quota-progress"
 
 
 def progress_consumer(*, db: Database, settings: Settings, apply_in_child: bool = False,
-                      **consumer_config) -> BatchConsumerRunner:
+                      **consumer_config) -> ConsumerRunner:
     """The consumer of candidate events (group `<namespace>.quota-progress`). With
-    `apply_in_child`, polls are applied by a child process (see BatchConsumerRunner.run)."""
+    `apply_in_child`, polls are applied by a child process (shared/offload.py)."""
     store = ProgressStore(get_redis(settings.redis_url), settings)
-    tree = CachedTree()
     # Bigger polls share each transaction's fixed cost (commit, locks, lookups) among more admissions.
     consumer_config.setdefault("max_poll_records", 2000)
-    return BatchConsumerRunner(
-        name=CONSUMER, db=db, settings=settings, handlers=make_handlers(db=db, store=store, tree=tree),
-        apply_batch=lambda session, events: apply_batch(session, events, tree=tree),
-        project_batch=lambda events, deltas: project_batch(db, store, events, deltas),
-        apply_process=partial(child_consumer, settings=settings) if apply_in_child else None, **consumer_config)
+    return ConsumerRunner(
+        name=CONSUMER, db=db, settings=settings, handler=progress_handler(db=db, store=store, tree=CachedTree()),
+        offload=partial(child_consumer, settings=settings) if apply_in_child else None, **consumer_config)
 
 
-def child_consumer(*, settings: Settings) -> BatchConsumerRunner:
+def child_consumer(*, settings: Settings) -> ConsumerRunner:
     """The runner that applies polls inside the child process: its own database and Redis."""
     configure_logging(service=f"{SERVICE}-{CONSUMER}-apply", level=settings.log_level)
     return progress_consumer(db=Database(settings.database_url, Base.metadata), settings=settings)

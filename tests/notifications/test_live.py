@@ -87,7 +87,7 @@ def test_an_inbox_notice_is_announced_once_however_often_its_event_comes(db, run
     event = quota_met()
     assert runner.process(record_of(event)) == "applied"
     assert runner.process(record_of(event)) == "duplicate"  # announced again from the database: no-op
-    live.announce(db=db, redis_client=redis_client, settings=settings, event_id=event.id)
+    live.announce(db=db, redis_client=redis_client, settings=settings, read_back=[event.id])
     messages = []
     # get_message also answers None for the (ignored) subscribe confirmation: listen a while.
     deadline = time.monotonic() + 2

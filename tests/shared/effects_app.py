@@ -32,8 +32,8 @@ def make_runner(db: Database, settings: Settings, *, sleep_s: float = 0.0, apply
             time.sleep(sleep_s)  # slows the stream so a kill lands mid-way
         session.execute(effects.insert().values(event_id=event.id, candidate_id=data["candidate_id"]))
 
-    handler = Handler(contracts.CANDIDATE_LISTED, apply=apply or record_effect)
-    return ConsumerRunner(name="effects", db=db, settings=settings, handlers=[handler],
+    handler = Handler.per_event({contracts.CANDIDATE_LISTED: apply or record_effect})
+    return ConsumerRunner(name="effects", db=db, settings=settings, handler=handler,
                           retry=RetryPolicy(max_attempts=3, initial_backoff_s=0.05),
                           session_timeout_ms=6000, heartbeat_interval_ms=1000, **config)
 

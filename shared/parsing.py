@@ -1,6 +1,10 @@
-"""The consumer's fast path for well-formed records (the usual case), giving exactly what the
-general path gives: anything it is not sure of goes to the general path, which decides.
+"""The consumer's first step: a Kafka record becomes an event whose data the contract accepts.
 
+`Parser.parse(record)` gives a `Parsed` (record, event, data), None for a contract event the
+consumer does not handle, or raises InvalidEvent (the record can never succeed: dead letter).
+
+Most records are well formed, so a fast path decides them and the general path (the CloudEvents
+SDK and marshmallow) decides anything it is not sure of, giving exactly the same answer:
 - `parse_structured`: a structured-mode CloudEvent is one JSON object; decode it with `json`
   instead of going through the CloudEvents SDK (ten times the cost per record).
 - `compile_loader(schema)`: a checker built from the contract's marshmallow schema that accepts
@@ -12,11 +16,41 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields
 
-from shared.contracts import Event
+from .contracts import BY_TYPE, Event, EventType, InvalidEvent, parse_record
+
+class Parsed(NamedTuple):
+    record: Any
+    event: Event
+    data: dict[str, Any]
+
+
+class Parser:
+    """One schema instance and one compiled loader per event type, made once per consumer."""
+
+    def __init__(self, event_types: list[EventType]):
+        self._schemas = {t.type: t.schema() for t in event_types}
+        self._loaders = {name: compile_loader(schema) for name, schema in self._schemas.items()}
+
+    def parse(self, record) -> Parsed | None:
+        event = parse_structured(record) or parse_record(record.value, record.key, record.headers)
+        if event.type not in self._schemas:
+            if event.type not in BY_TYPE:
+                raise InvalidEvent(f"unknown event type {event.type!r}")
+            return None  # a contract event this consumer does not need
+        data = self._loaders[event.type](event.data)
+        if data is None:
+            if not isinstance(event.data, dict):
+                raise InvalidEvent(f"{event.type}: data must be a JSON object")
+            try:
+                data = self._schemas[event.type].load(event.data)
+            except ValidationError as exc:
+                raise InvalidEvent(f"{event.type}: schema violation {exc.messages}") from exc
+        return Parsed(record, event, data)
+
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MISSING = object()

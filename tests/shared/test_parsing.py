@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.quota.fastpath import compile_loader, parse_structured
+from shared.parsing import compile_loader, parse_structured
 from shared.contracts import CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED, build_event, parse_record, to_message
 
 Record = namedtuple("Record", "key value headers")
