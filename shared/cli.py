@@ -7,6 +7,7 @@
     chitieu backup create DIR [--keep N] / restore DIR/<backup> / schedule DIR   (shared/backup.py)
     chitieu outbox failed --service S / retry --service S [SEQ ...]   outbox rows Kafka refused (shared/relay.py)
     chitieu prune --service S              old sent outbox rows, processed events, idempotency keys, once
+    chitieu dead-letters list [--consumer C] / replay P:O ...   events set aside (shared/deadletters.py)
 """
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ def main(argv: list[str] | None = None) -> None:
     prune = sub.add_parser("prune", help="delete what retention allows (shared/retention.py), once")
     prune.add_argument("--service", required=True, choices=SERVICES)
 
+    letters = sub.add_parser("dead-letters", help="events a consumer set aside (shared/deadletters.py)")
+    steps_dl = letters.add_subparsers(dest="action", required=True)
+    listed = steps_dl.add_parser("list", help="every dead letter: position, consumer, origin, event, reason")
+    listed.add_argument("--consumer", help="only those of this consumer (quota-progress, notifications, ...)")
+    again = steps_dl.add_parser("replay", help="publish chosen dead letters to their origin topic again, "
+                                               "for the consumer that set them aside (applied once)")
+    again.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET", help="as `list` prints them")
+
     # Accounts belong to the web service; imported only when asked (shared/ imports no service).
     for name in ("users", "clients"):
         sub.add_parser(name, add_help=False, help=f"{name} of the web service (chitieu {name} --help)")
@@ -75,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command in ("outbox", "prune"):
         run_messaging(args)
+        return
+    if args.command == "dead-letters":
+        run_dead_letters(args)
         return
     settings = Settings.from_env("cli")
     if args.command == "token":
@@ -123,6 +135,26 @@ def run_messaging(args) -> None:
                 raise SystemExit(f"not failed rows / không phải bản ghi lỗi: {', '.join(map(str, missing))}")
     finally:
         db.dispose()
+
+
+def run_dead_letters(args) -> None:
+    from . import deadletters
+
+    settings = Settings.from_env("cli")
+    if args.action == "list":
+        found = deadletters.read_dead_letters(settings, consumer=args.consumer)
+        if not found:
+            print("no dead letters / không có sự kiện nào bị gạt ra")
+        for letter, _record in found:
+            print(f"{letter.position}\t{letter.consumer}\t{letter.origin}\t{letter.event_type}\t{letter.event_id}\t"
+                  f"{letter.reason}")
+        return
+    try:
+        replayed = deadletters.replay(settings, args.positions)
+    except LookupError as exc:
+        raise SystemExit(f"{exc} / không có sự kiện ở vị trí này")
+    for letter in replayed:
+        print(f"replayed / đã gửi lại: {letter.position} → {letter.origin.split('/')[0]} ({letter.consumer})")
 
 
 def run_backup(args) -> None:

@@ -9,7 +9,7 @@ from collections import namedtuple
 import pytest
 from kafka import KafkaAdminClient
 
-from shared import contracts
+from shared import cli, contracts
 from shared.consumer import PoisonEvent
 from shared.deadletters import (REPLAY_FOR, DeadLetterLimit, DeadLetterLimitReached, addressed_elsewhere,
                                 read_dead_letters, replay)
@@ -61,7 +61,17 @@ def run_until_done(runner, stop: threading.Event) -> tuple[threading.Thread, lis
     return thread, raised
 
 
-def test_the_limit_stops_a_consumer_whose_every_event_fails_and_a_replay_after_the_fix_applies_once(db, settings):
+def chitieu(settings, monkeypatch, capsys, *argv) -> str:
+    """The administrator's command, in this test's namespace; returns what it printed."""
+    monkeypatch.setenv("CHITIEU_NAMESPACE", settings.namespace)
+    monkeypatch.setenv("CHITIEU_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+    capsys.readouterr()
+    cli.main(list(argv))
+    return capsys.readouterr().out
+
+
+def test_the_limit_stops_a_consumer_whose_every_event_fails_and_a_replay_after_the_fix_applies_once(
+        db, settings, monkeypatch, capsys):
     write_events(db, [f"k{i}" for i in range(TOTAL)])
     relay = OutboxRelay(db=db, settings=settings)
     while relay.publish_pending():
@@ -88,7 +98,12 @@ def test_the_limit_stops_a_consumer_whose_every_event_fails_and_a_replay_after_t
     positions = [letter.position for letter, _ in letters]
     assert {letter.event_type for letter, _ in letters} == {contracts.CANDIDATE_LISTED.type}
     assert all(letter.origin.startswith(settings.topic("candidates") + "/") for letter, _ in letters)
-    replay(settings, positions)
+    listing = chitieu(settings, monkeypatch, capsys, "dead-letters", "list", "--consumer", "effects").splitlines()
+    assert [line.split("\t")[0] for line in listing] == positions
+    assert all("rejected by handler: the handler is broken" in line and "vn.chitieu.candidate.listed" in line
+               for line in listing)
+    replayed = chitieu(settings, monkeypatch, capsys, "dead-letters", "replay", *positions)
+    assert replayed.count("replayed") == 3
     replay(settings, positions)
     stop = threading.Event()
     thread, raised = run_until_done(make_runner(db, settings), stop)
