@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import Table, text
+from sqlalchemy import Date, Table, text
 from sqlalchemy.orm import Session
 
 
@@ -33,7 +33,9 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
             # Straight to the driver: SQLAlchemy's per-row parameter processing costs more than SQLite.
             sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                    f"VALUES ({', '.join('?' for _ in columns)})")
-            session.connection().exec_driver_sql(sql, [tuple(_sqlite(row[c]) for c in columns) for row in rows])
+            encoders = _sqlite_encoders(table, columns, dialect)
+            session.connection().exec_driver_sql(sql, [tuple(f(row[c]) for f, c in zip(encoders, columns))
+                                                       for row in rows])
             return []
         return _sqlite_insert(session, table, rows, columns, returning=returning, conflict=conflict, add=add,
                               ignore=ignore, ignore_where=ignore_where)
@@ -75,11 +77,12 @@ def _sqlite_insert(session: Session, table: Table, rows: list[dict], columns: li
     row_marks = f"({', '.join('?' for _ in columns)})"
     per_chunk = max(1, SQLITE_MAX_PARAMETERS // len(columns))
     convert = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in returning]
+    encoders = _sqlite_encoders(table, columns, dialect)
     out = []
     connection = session.connection()
     for i in range(0, len(rows), per_chunk):
         chunk = rows[i:i + per_chunk]
-        params = tuple(_sqlite(row[c]) for row in chunk for c in columns)
+        params = tuple(f(row[c]) for row in chunk for f, c in zip(encoders, columns))
         result = connection.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)) + tail, params)
         if returning:
             out += [tuple(v if f is None else f(v) for f, v in zip(convert, row)) for row in result.fetchall()]
@@ -101,6 +104,17 @@ def _json(value):
     if isinstance(value, bytes):
         return "\\x" + value.hex()  # bytea's text form
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _sqlite_encoders(table: Table, columns: list[str], dialect) -> list:
+    """Per column, what turns a Python value into what SQLAlchemy stores: its type's own bind
+    processor (JSON as text, datetimes in SQLAlchemy's format), or ISO text for dates (faster)."""
+    encoders = []
+    for column in columns:
+        column_type = table.c[column].type
+        processor = None if type(column_type) is Date else column_type.dialect_impl(dialect).bind_processor(dialect)
+        encoders.append(processor or _sqlite)
+    return encoders
 
 
 def _sqlite(value):

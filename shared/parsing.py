@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any, Callable, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields
@@ -120,6 +121,10 @@ def compile_loader(schema: Schema) -> Callable[[dict], dict | None]:
             elif kind == _INT:
                 if not isinstance(value, int) or isinstance(value, bool):
                     return None
+            elif kind == _DECIMAL:
+                if not isinstance(value, str) or not _PLAIN_DECIMAL.match(value):
+                    return None
+                value = Decimal(value)
             else:
                 value = inner(value)
                 if value is None:
@@ -137,7 +142,8 @@ def compile_loader(schema: Schema) -> Callable[[dict], dict | None]:
     return load
 
 
-_STR, _INT, _BOOL, _DATE, _NESTED = range(5)
+_STR, _INT, _BOOL, _DATE, _NESTED, _DECIMAL = range(6)
+_PLAIN_DECIMAL = re.compile(r"^-?\d{1,20}(\.\d{1,20})?$")  # "115.47": what the contract's percents look like
 
 
 def _kind(field: fields.Field) -> int | None:
@@ -151,6 +157,8 @@ def _kind(field: fields.Field) -> int | None:
         return _BOOL
     if type(field) is fields.Date:
         return _DATE
+    if type(field) is fields.Decimal and field.places is None and not field.allow_nan:
+        return _DECIMAL
     return None
 
 

@@ -9,20 +9,22 @@ into nothing (one INSERT ... ON CONFLICT DO NOTHING of all the event's notices).
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.bulk import insert_many
 from shared.contracts import Event
 
 from . import texts, tree
 from .models import Notification, Subscription
 from .settings import DeliverySettings
-from .sql import insert_or_ignore
 
 DEFAULT_LANGUAGE = "vi"
+ONCE = ("recipient", "org_code", "kind", "occurrence")  # the columns of uq_notification_once
 
 
 def utcnow() -> datetime:
@@ -31,52 +33,70 @@ def utcnow() -> datetime:
 
 def matching_subscriptions(session: Session, *, org_code: str, kind: str) -> list[Subscription]:
     """Live subscriptions to `kind` on `org_code` itself, or on an organisation above it with subtree."""
-    candidates = session.scalars(select(Subscription).where(
-        Subscription.deleted_at.is_(None), Subscription.org_code.in_(tree.ancestors_query(org_code, ordered=False)))
-        .order_by(Subscription.id)).all()
-    return [s for s in candidates if kind in s.events and (s.org_code == org_code or s.include_subtree)]
+    chains = tree.ancestors_of(session, {org_code})
+    return _matching(_live_subscriptions(session, chains[org_code]), org_code=org_code, kind=kind,
+                     chain=chains[org_code])
 
 
-def record_quota_notices(session: Session, *, kind: str, event: Event, data: dict[str, Any],
-                         delivery: DeliverySettings) -> list[Notification]:
-    """Notices for quota.met / quota.exceeded / quota.milestone_reached; returns the new ones."""
-    org_code = data["org_code"]
-    # The event carries the organisation as the quota service knew it: enough to place an
+def _live_subscriptions(session: Session, codes: set[str]) -> list[Subscription]:
+    return list(session.scalars(select(Subscription).where(
+        Subscription.deleted_at.is_(None), Subscription.org_code.in_(sorted(codes))).order_by(Subscription.id)))
+
+
+def _matching(subscriptions: list[Subscription], *, org_code: str, kind: str, chain: set[str]) -> list[Subscription]:
+    return [s for s in subscriptions if s.org_code in chain and kind in s.events
+            and (s.org_code == org_code or s.include_subtree)]
+
+
+def record_quota_notices(session: Session, *, items: list[tuple[str, Event, dict[str, Any]]],
+                         delivery: DeliverySettings) -> list[tuple[str, list[SimpleNamespace]]]:
+    """Notices for a poll's quota.met / quota.exceeded / quota.milestone_reached events, given as
+    (kind, event, data); returns each event's id with its new notices. A few statements whatever
+    the number of events: the tree, the subscriptions and the inserts are done for all at once."""
+    # The events carry the organisation as the quota service knew it: enough to place an
     # organisation whose organization.created has not arrived yet (another topic).
-    tree.ensure(session, code=org_code, name=data["org_name"], type=data["org_type"],
-                parent_code=data["parent_code"])
-    occurrence = data["period"] + (f"@{data['milestone']}" if kind == "milestone_reached" else "")
-    context = {"org_code": org_code, "org_name": data["org_name"], "period": data["period"],
-               "admitted": data["admitted"], "target": data["target"], "percent": data["percent"],
-               "reached_on": data["reached_on"], "milestone": data.get("milestone")}
-    about = dict(org_code=org_code, org_name=data["org_name"], kind=kind, period=data["period"],
-                 occurrence=occurrence, context=context, event=event, delivery=delivery)
-    rows = _for_subscribers(session, **about)
-    if kind == "quota_met":
-        # Without any subscription, a met quota still reaches the inboxes of the organisation
-        # and of the one that assigned the quota.
-        for inbox_org in dict.fromkeys(c for c in (org_code, data["assigner_org_code"]) if c):
-            rows.append(_row(recipient=f"inbox:{inbox_org}", subscription=None, channel="inbox",
-                             recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about))
-    return _insert(session, rows)
+    tree.ensure(session, orgs=[dict(code=d["org_code"], name=d["org_name"], type=d["org_type"],
+                                     parent_code=d["parent_code"]) for _, _, d in items])
+    chains = tree.ancestors_of(session, {d["org_code"] for _, _, d in items})
+    subscriptions = _live_subscriptions(session, set().union(*chains.values()))
+    rows_of = []
+    for kind, event, data in items:
+        org_code = data["org_code"]
+        occurrence = data["period"] + (f"@{data['milestone']}" if kind == "milestone_reached" else "")
+        context = {"org_code": org_code, "org_name": data["org_name"], "period": data["period"],
+                   "admitted": data["admitted"], "target": data["target"], "percent": data["percent"],
+                   "reached_on": data["reached_on"], "milestone": data.get("milestone")}
+        about = dict(org_code=org_code, org_name=data["org_name"], kind=kind, period=data["period"],
+                     occurrence=occurrence, context=context, event=event, delivery=delivery)
+        matching = _matching(subscriptions, org_code=org_code, kind=kind, chain=chains[org_code])
+        rows = _for_subscribers(matching, **about)
+        if kind == "quota_met":
+            # Without any subscription, a met quota still reaches the inboxes of the organisation
+            # and of the one that assigned the quota.
+            for inbox_org in dict.fromkeys(c for c in (org_code, data["assigner_org_code"]) if c):
+                rows.append(_row(recipient=f"inbox:{inbox_org}", subscription=None, channel="inbox",
+                                 recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about))
+        rows_of.append((event.id, rows))
+    return _insert(session, rows_of)
 
 
 def record_reminder_notices(session: Session, *, event: Event, data: dict[str, Any],
-                            delivery: DeliverySettings) -> list[Notification]:
+                            delivery: DeliverySettings) -> list[SimpleNamespace]:
     """Notices for candidate.reminder_due; the reminder's stable id is what is sent once."""
     org = tree.get(session, data["org_code"])
     org_name = org.name if org is not None else data["org_code"]
     context = {"org_code": data["org_code"], "org_name": org_name, "candidate_id": data["candidate_id"],
                "due_date": data["due_date"], "period": None}
-    rows = _for_subscribers(session, org_code=data["org_code"], org_name=org_name, kind=data["kind"],
+    matching = matching_subscriptions(session, org_code=data["org_code"], kind=data["kind"])
+    rows = _for_subscribers(matching, org_code=data["org_code"], org_name=org_name, kind=data["kind"],
                             period=None, occurrence=data["reminder_id"], context=context, event=event,
                             delivery=delivery)
-    return _insert(session, rows)
+    return _insert(session, [(event.id, rows)])[0][1]
 
 
-def _for_subscribers(session: Session, *, org_code: str, kind: str, **about) -> list[dict]:
+def _for_subscribers(subscriptions: list[Subscription], *, org_code: str, kind: str, **about) -> list[dict]:
     rows = []
-    for sub in matching_subscriptions(session, org_code=org_code, kind=kind):
+    for sub in subscriptions:
         # Every inbox subscription of one organisation shares that organisation's inbox.
         recipient = f"inbox:{sub.org_code}" if sub.channel == "inbox" else f"subscription:{sub.id}"
         rows.append(_row(recipient=recipient, subscription=sub, channel=sub.channel,
@@ -85,17 +105,24 @@ def _for_subscribers(session: Session, *, org_code: str, kind: str, **about) -> 
     return rows
 
 
-def _insert(session: Session, rows: list[dict]) -> list[Notification]:
-    """Insert the notices that are new (one statement); returns them as detached objects, for the
-    live announcement after the commit without reading them back."""
-    first: dict[str, dict] = {}  # one row per recipient: an inbox subscription's language wins
-    for row in rows:
-        first.setdefault(row["recipient"], row)
-    inserted = insert_or_ignore(session, Notification, list(first.values()),
-                                returning=(Notification.id, Notification.delivery_id))
+def _insert(session: Session, rows_of: list[tuple[str, list[dict]]]) -> list[tuple[str, list[SimpleNamespace]]]:
+    """Insert the notices that are new (one statement for all events); returns each event's new
+    notices as detached objects, for the live announcement after the commit without reading them back."""
+    firsts = []
+    for event_id, rows in rows_of:
+        first: dict[str, dict] = {}  # one row per recipient: an inbox subscription's language wins
+        for row in rows:
+            first.setdefault(row["recipient"], row)
+        firsts.append((event_id, list(first.values())))
+    # One statement (on PostgreSQL one JSON parameter): a second notice of the same thing, already
+    # there or earlier in this poll, is skipped.
+    inserted = insert_many(session, Notification.__table__, [row for _, rows in firsts for row in rows],
+                           ignore=ONCE, returning=("id", "delivery_id"))
     ids = {delivery_id: id_ for id_, delivery_id in inserted}
-    return [Notification(id=ids[row["delivery_id"]], last_error=None, **row)
-            for row in first.values() if row["delivery_id"] in ids]
+    # Plain objects with the notice's attributes: what the announcement reads (building ORM
+    # objects costs more than the insert).
+    return [(event_id, [SimpleNamespace(id=ids[row["delivery_id"]], last_error=None, **row)
+                        for row in rows if row["delivery_id"] in ids]) for event_id, rows in firsts]
 
 
 def _row(*, recipient: str, subscription: Subscription | None, channel: str, recipient_org_code: str,

@@ -17,17 +17,18 @@ MAX_DEPTH = 32  # guards against a cycle in a corrupted tree
 _known_codes: set[str] = set()
 
 
-def ensure(session: Session, *, code: str, name: str, type: str, parent_code: str | None) -> None:
-    """Fill in an organisation not known yet, from the figures a quota event carries (they must not
-    undo a later tree change, so a known organisation is left as it is)."""
-    key = f"{session.get_bind().url}|{code}"
-    if key in _known_codes:
+def ensure(session: Session, *, orgs: list[dict]) -> None:
+    """Fill in organisations not known yet (dicts of code, name, type, parent_code), from the
+    figures quota events carry (they must not undo a later tree change, so a known organisation is
+    left as it is). One statement for a whole poll."""
+    url = session.get_bind().url
+    wanted = {org["code"]: org for org in orgs if f"{url}|{org['code']}" not in _known_codes}
+    if not wanted:
         return
-    inserted = insert_or_ignore(session, Organization, [dict(code=code, name=name, type=type,
-                                                             parent_code=parent_code, active=True)],
-                                returning=(Organization.code,))
-    if not inserted:  # it was there before this transaction: safe to remember
-        _known_codes.add(key)
+    inserted = {code for (code,) in insert_or_ignore(
+        session, Organization, [dict(org, active=True) for org in wanted.values()], returning=(Organization.code,))}
+    # Those that were there before this transaction are safe to remember.
+    _known_codes.update(f"{url}|{code}" for code in wanted if code not in inserted)
 
 
 def upsert(session: Session, *, code: str, name: str, type: str, parent_code: str | None) -> None:
@@ -79,6 +80,18 @@ def ancestors(session: Session, code: str) -> list[str]:
     """`code` and every organisation above it, nearest first."""
     chain = list(session.scalars(ancestors_query(code)))
     return list(dict.fromkeys(chain)) or [code]  # dict: a corrupted cycle repeats codes
+
+
+def ancestors_of(session: Session, codes: set[str]) -> dict[str, set[str]]:
+    """For each of `codes`, itself and every organisation above it (one recursive query)."""
+    up = select(Organization.code.label("origin"), Organization.code, Organization.parent_code,
+                literal(0).label("depth")).where(Organization.code.in_(sorted(codes))).cte("up_many", recursive=True)
+    up = up.union_all(select(up.c.origin, Organization.code, Organization.parent_code, up.c.depth + 1).where(
+        Organization.code == up.c.parent_code, up.c.depth < MAX_DEPTH))
+    chains: dict[str, set[str]] = {code: {code} for code in codes}
+    for origin, code in session.execute(select(up.c.origin, up.c.code)):
+        chains[origin].add(code)
+    return chains
 
 
 def is_within(session: Session, code: str, ancestor: str) -> bool:

@@ -47,3 +47,14 @@ def test_missing_required_field_steps_aside():
     assert compile_loader(CANDIDATE_ADMITTED.schema())(data) is None
     assert parse_structured(Record(b"k", b"not json", [])) is None
     assert parse_structured(Record(b"k", b'{"specversion": "1.0"}', [])) is None
+
+
+def test_quota_progress_percent_loads_as_marshmallow_loads_it():
+    from shared.contracts import QUOTA_MET
+    data = {"org_code": "P-QUANG-CAT", "org_name": "Đảng bộ phường Quảng Cát", "org_type": "grassroots",
+            "parent_code": "TP-THANH-HOA", "assigner_org_code": "TP-THANH-HOA", "period": "2024", "target": 10,
+            "admitted": 13, "percent": "130.00", "reached_on": "2024-11-20"}
+    loader = compile_loader(QUOTA_MET.schema())
+    assert loader(data) == QUOTA_MET.validate(data) and loader(data) is not None
+    for odd in ("1e2", "NaN", "Infinity", " 130", 130, 130.0):  # marshmallow decides these
+        assert loader({**data, "percent": odd}) is None
