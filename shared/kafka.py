@@ -6,11 +6,12 @@ import logging
 import os
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from .config import Settings
 from .contracts import DEAD_LETTER_TOPIC, TOPICS
+from .contracts.organizations import STATE_TOPIC
 
 log = logging.getLogger(__name__)
 PARTITIONS = int(os.environ.get("CHITIEU_TOPIC_PARTITIONS", "6"))
@@ -50,21 +51,58 @@ def make_consumer(settings: Settings, *, group: str, topics: list[str], **overri
     return consumer
 
 
+# Every topic's retention is set here, explicitly (nothing relies on the broker's default):
+# - event topics keep CHITIEU_TOPIC_RETENTION_DAYS (14): long enough for a consumer away for days, or
+#   a restore from last night's backup, to replay what it missed; the processed-events records
+#   (CHITIEU_PROCESSED_RETENTION_DAYS, 30) outlive them, so a redelivery is always recognised;
+# - the dead-letter topic keeps CHITIEU_DEAD_LETTER_RETENTION_DAYS (90): time to fix and replay;
+# - the tree's state topic is compacted, never deleted: the latest record of every organisation stays.
+DAY_MS = 24 * 3600 * 1000
+COMPACTED = {STATE_TOPIC}
+
+
+def topic_configs(name: str) -> dict[str, str]:
+    """The configuration of a logical topic."""
+    if name in COMPACTED:
+        return {"cleanup.policy": "compact", "retention.ms": "-1"}
+    days = os.environ.get("CHITIEU_DEAD_LETTER_RETENTION_DAYS" if name == DEAD_LETTER_TOPIC
+                          else "CHITIEU_TOPIC_RETENTION_DAYS") or ("90" if name == DEAD_LETTER_TOPIC else "14")
+    return {"cleanup.policy": "delete", "retention.ms": str(int(float(days) * DAY_MS))}
+
+
 def ensure_topics(settings: Settings, names: tuple[str, ...] = TOPICS + (DEAD_LETTER_TOPIC,),
                   partitions: int = PARTITIONS) -> None:
-    """Create the contract's topics if they are missing (idempotent)."""
+    """Create the contract's topics if they are missing, with their retention; a topic that exists
+    with another retention gets ours (idempotent)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(settings.topic(n), partitions, 1) for n in names if settings.topic(n) not in existing]
+        wanted = [NewTopic(settings.topic(n), partitions, 1, topic_configs=topic_configs(n))
+                  for n in names if settings.topic(n) not in existing]
         if wanted:
             try:
                 admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
+        # All of them: one that another process created a moment ago may not be listed yet.
+        _align_configs(admin, {settings.topic(n): topic_configs(n) for n in names})
     finally:
         admin.close()
+
+
+def _align_configs(admin: KafkaAdminClient, configs: dict[str, dict[str, str]]) -> None:
+    if not configs:
+        return
+    # {"topic": {name: {key: {"value": ...}}}}, only the keys set on the topic itself.
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in configs])
+    current = {name: {key: entry["value"] for key, entry in entries.items()}
+               for name, entries in described.get("topic", {}).items()}
+    stale = [ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted) for name, wanted in configs.items()
+             if any(current.get(name, {}).get(k) != v for k, v in wanted.items())]
+    if stale:
+        admin.alter_configs(stale)
+        log.info("topic retention set", extra={"topics": [r.name for r in stale]})
 
 
 _admin_by_pid: dict[int, KafkaAdminClient] = {}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared import clock
 from shared.contracts import (ORGANIZATION_CREATED, ORGANIZATION_DISSOLVED, ORGANIZATION_MERGED,
-                              ORGANIZATION_MOVED, ORGANIZATION_RENAMED)
+                              ORGANIZATION_MOVED, ORGANIZATION_RENAMED, ORGANIZATION_STATE)
 from shared.outbox import record_event
 from shared.problems import Problem
 
@@ -44,6 +44,29 @@ def bump_tree_version(session: Session) -> None:
                        .values(version=TreeVersion.version + 1)).rowcount == 0:
         session.add(TreeVersion(id=1, version=1))
         session.flush()
+
+
+def publish_states(session: Session, codes: list[str]) -> None:
+    """organization.state of each organisation whose history a change touched: its whole history,
+    for the other services' copies of the tree (shared/replica.py)."""
+    session.flush()
+    for code in dict.fromkeys(codes):
+        record_event(session, outbox=outbox, event_type=ORGANIZATION_STATE, source=SOURCE, subject=code,
+                     data=state_of(session, code))
+
+
+def state_of(session: Session, code: str) -> dict:
+    org = session.get(Organization, code)
+    parents = session.execute(select(OrganizationParent.parent_code, OrganizationParent.valid_from,
+                                     OrganizationParent.valid_to).where(OrganizationParent.code == code)
+                              .order_by(OrganizationParent.valid_from, OrganizationParent.id)).all()
+    names = session.execute(select(OrganizationName.name, OrganizationName.valid_from, OrganizationName.valid_to)
+                            .where(OrganizationName.code == code)
+                            .order_by(OrganizationName.valid_from, OrganizationName.id)).all()
+    return {"code": code, "type": org.type, "status": org.status, "founded_on": org.founded_on,
+            "ended_on": org.ended_on, "merged_into": org.merged_into,
+            "names": [dict(name=n, valid_from=f, valid_to=t) for n, f, t in names],
+            "parents": [dict(parent_code=p, valid_from=f, valid_to=t) for p, f, t in parents]}
 
 
 def is_within(session: Session, code: str, ancestor: str, *, on: date | None = None) -> bool:
@@ -93,6 +116,7 @@ def create_organization(session: Session, *, code: str, name: str, type: str, pa
     record_event(session, outbox=outbox, event_type=ORGANIZATION_CREATED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "type": type, "parent_code": parent_code,
                        "effective_date": effective_date})
+    publish_states(session, [code])
     return org
 
 
@@ -115,6 +139,7 @@ def rename_organization(session: Session, *, code: str, name: str, effective_dat
     org.name = name
     record_event(session, outbox=outbox, event_type=ORGANIZATION_RENAMED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "previous_name": previous, "effective_date": effective_date})
+    publish_states(session, [code])
     return org
 
 
@@ -152,6 +177,7 @@ def move_organization(session: Session, *, code: str, parent_code: str, effectiv
     _refuse_cycle(session, code, parent_code, effective_date, "parent_code")
     _move(session, org, parent_code, effective_date)
     bump_tree_version(session)
+    publish_states(session, [code])
     return org
 
 
@@ -194,6 +220,7 @@ def merge_organization(session: Session, *, code: str, into_code: str, effective
     record_event(session, outbox=outbox, event_type=ORGANIZATION_MERGED, source=SOURCE, subject=code,
                  data={"code": code, "into_code": into_code, "children_codes": [c.code for c in children],
                        "effective_date": effective_date})
+    publish_states(session, [code] + [c.code for c in children])
     return org
 
 
@@ -220,4 +247,5 @@ def dissolve_organization(session: Session, *, code: str, effective_date: date,
     record_event(session, outbox=outbox, event_type=ORGANIZATION_DISSOLVED, source=SOURCE, subject=code,
                  data={"code": code, "children_moved_to": target if children else None,
                        "children_codes": [c.code for c in children], "effective_date": effective_date})
+    publish_states(session, [code] + [c.code for c in children])
     return org

@@ -32,6 +32,12 @@ never be processed (bad JSON, unknown type, data that violates its schema, or re
 is copied unchanged to `<namespace>.%s` with the headers `dlq.reason`, `dlq.consumer`,
 `dlq.original.topic`, `dlq.original.partition` and `dlq.original.offset`.
 
+Retention is set on every topic when it is created (`shared/kafka.py`), never left to the broker:
+event topics keep their records `CHITIEU_TOPIC_RETENTION_DAYS` (14), the dead-letter topic
+`CHITIEU_DEAD_LETTER_RETENTION_DAYS` (90), and `organization-state` is compacted: Kafka keeps the
+latest `organization.state` of every organisation for ever, so a copy of the tree is rebuilt from it
+at any time (`shared/replica.py`).
+
 Delivery is at least once: publishers write events through a transactional outbox, consumers record
 each event id in the same transaction as its effect. Versioning: fields may be added to a version;
 removing or changing a field means a new version, published alongside the old one until every

@@ -63,3 +63,40 @@ ORGANIZATION_MERGED = EventType("organization.merged", 1, TOPIC, OrganizationMer
                                 "An organisation was merged into another and ceased to exist.")
 ORGANIZATION_DISSOLVED = EventType("organization.dissolved", 1, TOPIC, OrganizationDissolved, _tree_key,
                                    "An organisation was dissolved; its children were re-parented.")
+
+
+# --- the tree as state -------------------------------------------------------------------------
+# Every change above also publishes, for each organisation whose history it changed, that
+# organisation's whole dated history, keyed by its code, on a compacted topic: Kafka keeps the
+# latest record per organisation for ever, so a service's copy of the tree can be rebuilt from the
+# topic at any time, whatever the retention of the change events.
+STATE_TOPIC = "organization-state"
+
+
+class DatedName(Schema):
+    name = fields.String(required=True)
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(required=True, allow_none=True)
+
+
+class DatedParent(Schema):
+    parent_code = fields.String(required=True, allow_none=True)
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(required=True, allow_none=True)
+
+
+class OrganizationState(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["active", "merged", "dissolved"]))
+    founded_on = fields.Date(required=True)
+    ended_on = fields.Date(required=True, allow_none=True)
+    merged_into = fields.String(required=True, allow_none=True)
+    # Oldest first. Before its first parent record an organisation is taken to be under that
+    # first parent, after its last under the last (as the quota service reads its own history).
+    names = fields.List(fields.Nested(DatedName), required=True)
+    parents = fields.List(fields.Nested(DatedParent), required=True, validate=validate.Length(min=1))
+
+
+ORGANIZATION_STATE = EventType("organization.state", 1, STATE_TOPIC, OrganizationState, lambda data: data["code"],
+                               "The whole dated history of one organisation after a change (compacted topic).")
