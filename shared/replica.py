@@ -112,6 +112,10 @@ class TreeReplica:
         row = session.execute(select(self.organizations).where(self.organizations.c.code == code)).first()
         return Org(**row._mapping) if row else None
 
+    def parent_on(self, session: Session, code: str, *, on: date) -> str | None:
+        return session.execute(select(self.parents.c.parent_code).where(
+            self.parents.c.code == code, self._in_force(on))).scalar()
+
     def _in_force(self, day: date):
         p = self.parents.c
         return and_(or_(p.valid_from <= day, p.is_first), or_(p.next_from.is_(None), p.next_from > day))

@@ -99,3 +99,12 @@ def stack(command: str) -> None:
 
 def sqlite_url(tmp: Path, name: str = "db") -> str:
     return f"sqlite:///{tmp / name}.sqlite"
+
+
+def org_state(code: str, name: str, type_: str, parent: str | None, *, on=None) -> dict:
+    """The organization.state data of an organisation created on `on` and never changed since."""
+    from datetime import date
+    on = on or date(2020, 1, 1)
+    return {"code": code, "type": type_, "status": "active", "founded_on": on, "ended_on": None,
+            "merged_into": None, "names": [{"name": name, "valid_from": on, "valid_to": None}],
+            "parents": [{"parent_code": parent, "valid_from": on, "valid_to": None}]}

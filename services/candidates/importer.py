@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_LISTED, Event
 from shared.problems import Problem
+from shared.replica import Org
 from shared.spreadsheets import Table
 
-from .models import Candidate, Organization, Transition, outbox
+from .models import Candidate, Transition, outbox
 from .registry import CLOSED_STAGES, EVENT_SOURCE, candidate_errors, candidate_row
 from .schemas import CandidateCreate
 
@@ -71,7 +72,7 @@ def import_candidates(session: Session, *, table: Table, recorded_by: str, allow
     slow part), then list them all (one transaction, the caller's). `allowed(org_code)` says
     whether the caller may write in that cell. Raises Problem(422) with a row-by-row report."""
     schema = CandidateCreate()
-    cells: dict[str, Organization] = {}
+    cells: dict[str, Org] = {}
     scope_ok: dict[str, bool] = {}
     seen_ids: dict[str, int] = {}
     errors: dict[str, dict[str, list[str]]] = {}

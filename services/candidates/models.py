@@ -20,6 +20,7 @@ from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Intege
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntId, messaging_tables
+from shared.replica import replica_tables
 
 
 class Base(DeclarativeBase):
@@ -29,18 +30,8 @@ class Base(DeclarativeBase):
 outbox, processed_events = messaging_tables(Base.metadata)
 
 
-class Organization(Base):
-    __tablename__ = "organizations"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    type: Mapped[str] = mapped_column(String(50))
-    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    path: Mapped[str] = mapped_column(String(2000), index=True)
-    # False once merged or dissolved: kept so that old candidates and history still resolve.
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    merged_into: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    effective_date: Mapped[date] = mapped_column(Date)
+# The copy of the organisation tree (shared/replica.py), kept from the quota service's organization.state.
+replica_tables(Base.metadata)
 
 
 class CellStrength(Base):

@@ -17,9 +17,10 @@ from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
 from shared.outbox import record_event
 from shared.problems import Problem
+from shared.replica import Org
 
 from . import tree
-from .models import Candidate, Organization, Transfer, Transition, outbox
+from .models import Candidate, Transfer, Transition, outbox
 
 EVENT_SOURCE = "/candidates"
 OPEN_STAGES = ("source", "trained", "applied", "proposed")
@@ -73,7 +74,7 @@ def mask_national_id(national_id: str) -> str:
 
 # --- cells ----------------------------------------------------------------------------------------
 
-def require_cell(session: Session, code: str, *, field: str = "org_code") -> Organization:
+def require_cell(session: Session, code: str, *, field: str = "org_code") -> Org:
     """The active cell `code`, or a 422 naming `field`."""
     org = tree.get(session, code)
     if org is None:
@@ -104,7 +105,7 @@ def list_candidate(session: Session, *, data: dict[str, Any], recorded_by: str,
     return candidate
 
 
-def candidate_errors(session: Session, data: dict[str, Any], *, cells: dict[str, Organization] | None = None
+def candidate_errors(session: Session, data: dict[str, Any], *, cells: dict[str, Org] | None = None
                      ) -> dict[str, list[str]]:
     """Every reason `data` cannot be listed, by field (used by the API and by the import, row by row)."""
     errors: dict[str, list[str]] = {}
@@ -219,7 +220,7 @@ def search(session: Session, *, org_code: str | None, stage: str | None = None,
         condition = tree.subtree_condition(session, org_code)
         if condition is None:
             return [], 0
-        query = query.join(Organization, Organization.code == Candidate.org_code).where(condition)
+        query = query.where(condition)
     if stage:
         query = query.where(Candidate.stage == stage)
     if occupation_group:
@@ -238,8 +239,7 @@ def funnel(session: Session, *, org_code: str) -> dict[str, int]:
 
     counts = dict.fromkeys(STAGES, 0)
     condition = tree.subtree_condition(session, org_code)
-    rows = session.execute(select(Candidate.stage, func.count()).join(
-        Organization, Organization.code == Candidate.org_code).where(condition).group_by(Candidate.stage)).all()
+    rows = session.execute(select(Candidate.stage, func.count()).where(condition).group_by(Candidate.stage)).all()
     for stage, count in rows:
         counts[stage] = count
     return counts

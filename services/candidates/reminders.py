@@ -23,7 +23,7 @@ from shared.outbox import record_event
 
 from . import rules, tree
 from .dates import add_months
-from .models import Candidate, Organization, ReminderSent, outbox
+from .models import Candidate, ReminderSent, outbox
 from .registry import EVENT_SOURCE
 
 WINDOW_DAYS = 30
@@ -52,7 +52,7 @@ def due_reminders(session: Session, *, as_of: date, org_code: str | None = None,
         condition = tree.subtree_condition(session, org_code)
         if condition is None:
             return []
-        base = base.join(Organization, Organization.code == Candidate.org_code).where(condition)
+        base = base.where(condition)
     found: list[Reminder] = []
 
     # Coarse SQL filters (a few days of slack for month ends), then the exact rule in Python.

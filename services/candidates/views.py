@@ -207,7 +207,7 @@ def get_organization(code):
     with _db().transaction() as session:
         org, _ = _org(session, code, "viewer")
         strength = session.get(CellStrength, code)
-        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
+        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": tree.parent_of(session, code),
                 "active": org.active, "merged_into": org.merged_into,
                 "official_members": strength.official_members if strength else None,
                 "official_members_as_of": strength.as_of if strength else None}
@@ -226,7 +226,7 @@ def report_official_members(body, code):
         strength.official_members, strength.as_of = body["official_members"], body["as_of"]
         strength.reported_by = principal.sub
         session.add(strength)
-        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": org.parent_code,
+        return {"code": org.code, "name": org.name, "type": org.type, "parent_code": tree.parent_of(session, code),
                 "active": org.active, "merged_into": org.merged_into,
                 "official_members": strength.official_members, "official_members_as_of": strength.as_of}
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from tests.keys import test_issuer
 from tests.keys import token as issue_token
+from tests.support import org_state
 from shared.config import Settings
 from shared.db import Database
 from services.candidates import tree
@@ -30,8 +31,7 @@ _serial = itertools.count(1)
 def seed_tree(db: Database) -> None:
     with db.transaction() as session:
         for code, name, type_, parent in TREE:
-            tree.create(session, code=code, name=name, type=type_, parent_code=parent,
-                        effective_date=date(2020, 1, 1))
+            tree.REPLICA.apply(session, org_state(code, name, type_, parent))
 
 
 def make_app(database_url: str, *, namespace: str = "t-candidates", seed: bool = True):

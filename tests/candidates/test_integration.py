@@ -3,11 +3,10 @@ candidates-tree consumer), and an admission made through the API reaches the can
 as candidate.admitted via the outbox relay."""
 import json
 import threading
-from datetime import date
 
 import pytest
 
-from shared.contracts import ORGANIZATION_CREATED, build_event, parse_record
+from shared.contracts import ORGANIZATION_STATE, build_event, parse_record
 from shared.db import Database
 from shared.kafka import ensure_topics
 from shared.relay import CONTENT_TYPE, OutboxRelay
@@ -16,7 +15,7 @@ from services.candidates.app import create_app
 from services.candidates.models import Base
 from services.candidates.worker import tree_consumer
 from tests.candidates.factories import TREE, auth, create, walk
-from tests.support import raw_producer, read_topic, wait_until
+from tests.support import raw_producer, read_topic, wait_until, org_state
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +28,8 @@ def test_tree_from_kafka_and_admission_to_kafka(real_stack, make_settings):
 
     producer = raw_producer(settings)
     for code, name, type_, parent in TREE:
-        event = build_event(ORGANIZATION_CREATED, {"code": code, "name": name, "type": type_, "parent_code": parent,
-                                                   "effective_date": date(2020, 1, 1)}, source="/quota")
-        producer.send(settings.topic("organizations"), key=event.key.encode(), value=event.to_kafka_value(),
+        event = build_event(ORGANIZATION_STATE, org_state(code, name, type_, parent), source="/quota")
+        producer.send(settings.topic("organization-state"), key=event.key.encode(), value=event.to_kafka_value(),
                       headers=CONTENT_TYPE)
     producer.flush()
     producer.close()
@@ -45,7 +43,7 @@ def test_tree_from_kafka_and_admission_to_kafka(real_stack, make_settings):
             with db.transaction() as s:
                 return tree.get(s, "P-QUANG-CAT-CB2")
         org = wait_until(known, timeout=60, message="the consumer never built the tree")
-        assert org.path == "/TINH-THANH-HOA/TP-THANH-HOA/P-QUANG-CAT/P-QUANG-CAT-CB2/"
+        assert org.type == "cell" and org.name == "Chi bộ thôn 2"
     finally:
         stop.set()
         thread.join(timeout=30)

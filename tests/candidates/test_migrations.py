@@ -1,19 +1,19 @@
 """The migrated schema (not create_all) works on both databases: server defaults included
 (SQLite has no now(), which PostgreSQL-generated migrations would otherwise carry)."""
 from collections import namedtuple
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.contracts import ORGANIZATION_CREATED, build_event
+from shared.contracts import ORGANIZATION_STATE, build_event
 from shared.db import Database
 from shared.migrations import upgrade
 from services.candidates.app import create_app
 from services.candidates.models import Base, Candidate
 from services.candidates.worker import tree_consumer
 from tests.candidates.factories import TREE, auth, create, walk
+from tests.support import org_state
 
 Record = namedtuple("Record", "topic partition offset key value headers")
 
@@ -24,9 +24,8 @@ def test_the_migrated_schema_takes_events_and_requests(make_settings):
     db = Database(settings.database_url, Base.metadata)
     runner = tree_consumer(db=db, settings=settings)
     for offset, (code, name, type_, parent) in enumerate(TREE):
-        event = build_event(ORGANIZATION_CREATED, {"code": code, "name": name, "type": type_, "parent_code": parent,
-                                                   "effective_date": date(2020, 1, 1)}, source="/quota")
-        record = Record("organizations", 0, offset, event.key.encode(), event.to_kafka_value(), [])
+        event = build_event(ORGANIZATION_STATE, org_state(code, name, type_, parent), source="/quota")
+        record = Record("organization-state", 0, offset, event.key.encode(), event.to_kafka_value(), [])
         assert runner.process(record) == "applied"
     assert runner.process(record) == "duplicate"
     client = create_app(settings, db=db).test_client()

@@ -3,6 +3,8 @@ and the body small enough before anything reads it; readiness and Redis failures
 import importlib
 import io
 
+from datetime import timedelta
+
 import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, pre_load
@@ -11,7 +13,8 @@ from tests.keys import test_issuer, token
 from shared.config import Settings
 from shared.web import create_app
 
-AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin")}
+# Minted when the module is collected: valid long enough for the slowest whole-suite run.
+AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin", ttl=timedelta(hours=12))}
 LIMITS = dict(max_json_bytes=1000, max_upload_bytes=5000)
 
 

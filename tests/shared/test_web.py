@@ -1,4 +1,6 @@
 """Problem+json errors, health and readiness, the OpenAPI document."""
+from datetime import timedelta
+
 import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -8,7 +10,8 @@ from shared.config import Settings
 from shared.problems import Problem
 from shared.web import create_app
 
-AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin")}
+# Minted when the module is collected: valid long enough for the slowest whole-suite run.
+AUTH = {"Authorization": "Bearer " + token(sub="tester", org="*", role="admin", ttl=timedelta(hours=12))}
 
 
 class Body(Schema):
