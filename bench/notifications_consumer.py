@@ -28,7 +28,7 @@ from shared.config import Settings
 from shared.contracts import QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event, to_message
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
-from tests.support import KAFKA_BOOTSTRAP, REDIS_URL, fresh_database
+from tests.support import KAFKA_BOOTSTRAP, REDIS_URL, fresh_database, org_state
 
 
 def main() -> None:
@@ -45,10 +45,9 @@ def main() -> None:
         db.create_all()
         wards = [f"W{i:05d}" for i in range(args.events)]
         with db.transaction() as session:
-            tree.upsert(session, code="P", name="Đảng bộ tỉnh Thanh Hóa", type="province_committee", parent_code=None)
+            tree.REPLICA.apply(session, org_state("P", "Đảng bộ tỉnh Thanh Hóa", "province", None))
             for code in wards:
-                tree.upsert(session, code=code, name=f"Đảng bộ phường {code}", type="grassroots_committee",
-                            parent_code="P")
+                tree.REPLICA.apply(session, org_state(code, f"Đảng bộ phường {code}", "grassroots", "P"))
             subscriptions.create(session, org_code="P", include_subtree=True, events=["quota_met"],
                                  channel="webhook", target="https://hooks.example.vn/chitieu", secret=None, language="vi",
                                  created_by="bench")
@@ -73,7 +72,10 @@ def main() -> None:
         started = time.time()
         thread.start()
         deadline = started + 900
-        while processed(db) < args.events and time.time() < deadline:
+        first = None  # when the first poll was applied: the group join and first fetch are behind
+        while (done := processed(db)) < args.events and time.time() < deadline:
+            if first is None and done:
+                first = (time.time(), done)
             time.sleep(0.05)
         finished = time.time()
         stop.set()
@@ -84,6 +86,8 @@ def main() -> None:
         print(f"notification consumer bench ({args.db}, {args.events} quota events waiting in Kafka)")
         print(f"  applied {done}/{args.events} in {finished - started:.1f}s: {done / (finished - started):.0f} events/s "
               f"(including the consumer's start and group join)")
+        if first is not None and finished > first[0]:
+            print(f"  once consuming: {(done - first[1]) / (finished - first[0]):.0f} events/s")
         print(f"  notices by channel: {dict(notices)}")
         expected = {"inbox": args.events, "webhook": (args.events + 1) // 2}
         print(f"  exactly once: {'yes' if dict(notices) == expected else f'NO, expected {expected}'}")

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from services.notifications import subscriptions, tree
 from services.notifications.models import Base, Notification
 from services.notifications.webhooks import SIGNATURE_HEADER, verify
-from tests.support import fresh_database
+from tests.support import fresh_database, org_state
 from shared.config import ROOT, Settings
 from shared.contracts import QUOTA_MET, build_event, to_message
 from shared.db import Database
@@ -92,10 +92,9 @@ def main() -> None:
         secret_box: dict = {}
         receiver = Receiver(secret_box)
         with db.transaction() as session:
-            tree.upsert(session, code="P", name="Đảng bộ tỉnh Thanh Hóa", type="province_committee", parent_code=None)
+            tree.REPLICA.apply(session, org_state("P", "Đảng bộ tỉnh Thanh Hóa", "province", None))
             for code in wards:
-                tree.upsert(session, code=code, name=f"Đảng bộ phường {code}", type="grassroots_committee",
-                            parent_code="P")
+                tree.REPLICA.apply(session, org_state(code, f"Đảng bộ phường {code}", "grassroots", "P"))
             secret_box["secret"] = subscriptions.create(
                 session, org_code="P", include_subtree=True, events=["quota_met"], channel="webhook",
                 target=receiver.url, secret=None, language="vi", created_by="bench").secret

@@ -112,6 +112,11 @@ class TreeReplica:
         row = session.execute(select(self.organizations).where(self.organizations.c.code == code)).first()
         return Org(**row._mapping) if row else None
 
+    def known(self, session: Session, codes: set[str]) -> set[str]:
+        """Which of `codes` this copy has a record of."""
+        o = self.organizations.c
+        return set(session.scalars(select(o.code).where(o.code.in_(sorted(codes)))))
+
     def parent_on(self, session: Session, code: str, *, on: date) -> str | None:
         return session.execute(select(self.parents.c.parent_code).where(
             self.parents.c.code == code, self._in_force(on))).scalar()

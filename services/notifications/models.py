@@ -16,6 +16,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntId, messaging_tables
+from shared.replica import replica_tables
 
 CHANNELS = ("webhook", "email", "inbox")
 QUOTA_KINDS = ("quota_met", "quota_exceeded", "milestone_reached")
@@ -34,18 +35,8 @@ class Base(DeclarativeBase):
 outbox, processed_events = messaging_tables(Base.metadata)
 
 
-class Organization(Base):
-    __tablename__ = "organizations"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    type: Mapped[str] = mapped_column(String(64))
-    # No foreign key: tree events and quota events travel on different topics, so a child may be
-    # learnt before its parent.
-    parent_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+# The copy of the organisation tree (shared/replica.py), kept from the quota service's organization.state.
+replica_tables(Base.metadata)
 
 
 class Subscription(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from types import SimpleNamespace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -53,11 +53,7 @@ def record_quota_notices(session: Session, *, items: list[tuple[str, Event, dict
     """Notices for a poll's quota.met / quota.exceeded / quota.milestone_reached events, given as
     (kind, event, data); returns each event's id with its new notices. A few statements whatever
     the number of events: the tree, the subscriptions and the inserts are done for all at once."""
-    # The events carry the organisation as the quota service knew it: enough to place an
-    # organisation whose organization.created has not arrived yet (another topic).
-    tree.ensure(session, orgs=[dict(code=d["org_code"], name=d["org_name"], type=d["org_type"],
-                                     parent_code=d["parent_code"]) for _, _, d in items])
-    chains = tree.ancestors_of(session, {d["org_code"] for _, _, d in items})
+    chains = _chains_when_reached(session, [data for _, _, data in items])
     subscriptions = _live_subscriptions(session, set().union(*chains.values()))
     rows_of = []
     for kind, event, data in items:
@@ -68,7 +64,8 @@ def record_quota_notices(session: Session, *, items: list[tuple[str, Event, dict
                    "reached_on": data["reached_on"], "milestone": data.get("milestone")}
         about = dict(org_code=org_code, org_name=data["org_name"], kind=kind, period=data["period"],
                      occurrence=occurrence, context=context, event=event, delivery=delivery)
-        matching = _matching(subscriptions, org_code=org_code, kind=kind, chain=chains[org_code])
+        matching = _matching(subscriptions, org_code=org_code, kind=kind,
+                             chain=chains[(org_code, data["reached_on"])])
         rows = _for_subscribers(matching, **about)
         if kind == "quota_met":
             # Without any subscription, a met quota still reaches the inboxes of the organisation
@@ -78,6 +75,25 @@ def record_quota_notices(session: Session, *, items: list[tuple[str, Event, dict
                                  recipient_org_code=inbox_org, language=DEFAULT_LANGUAGE, **about))
         rows_of.append((event.id, rows))
     return _insert(session, rows_of)
+
+
+def _chains_when_reached(session: Session, items: list[dict]) -> dict[tuple[str, date], set[str]]:
+    """Each organisation and those above it on the day its quota was reached (as the quota service
+    counted it), one query per day. An organisation this copy does not know yet (its
+    organization.state travels on another topic and may come a moment later) is taken to be
+    under the organisation that assigned its quota."""
+    known = tree.known(session, {d["org_code"] for d in items})
+    by_day: dict[date, set[str]] = {}
+    for d in items:
+        by_day.setdefault(d["reached_on"], set()).update(
+            c for c in (d["org_code"], d["assigner_org_code"]) if c)
+    found = {day: tree.ancestors_of(session, codes, on=day) for day, codes in by_day.items()}
+    chains = {}
+    for d in items:
+        code, day = d["org_code"], d["reached_on"]
+        above = found[day][code] if code in known else found[day].get(d["assigner_org_code"] or "", [])
+        chains[(code, day)] = {code, *above}
+    return chains
 
 
 def record_reminder_notices(session: Session, *, event: Event, data: dict[str, Any],

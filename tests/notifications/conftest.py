@@ -15,7 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.keys import token as issue_token
-from shared.contracts import (ORGANIZATION_CREATED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event,
+from tests.support import org_state as support_org_state
+from shared.contracts import (ORGANIZATION_STATE, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event,
                               to_message)
 from shared.db import Database
 from services.notifications import tree
@@ -58,7 +59,7 @@ def db(settings):
     database.create_all()
     with database.transaction() as session:
         for code, name, type_, parent in TREE:
-            tree.upsert(session, code=code, name=name, type=type_, parent_code=parent)
+            tree.REPLICA.apply(session, support_org_state(code, name, type_, parent))
     yield database
     database.dispose()
 
@@ -117,9 +118,10 @@ def milestone(org_code: str = "DONGSON", milestone: int = 50, **kwargs):
                        source="/quota", subject=org_code)
 
 
-def org_created(code: str, name: str, parent: str | None, type_: str = "cell"):
-    return build_event(ORGANIZATION_CREATED, {"code": code, "name": name, "type": type_, "parent_code": parent,
-                                              "effective_date": date(2024, 1, 1)}, source="/quota")
+def org_state(code: str, name: str, parent: str | None, type_: str = "cell"):
+    """The organization.state event of an organisation created on 2024-01-01."""
+    return build_event(ORGANIZATION_STATE, support_org_state(code, name, type_, parent, on=date(2024, 1, 1)),
+                       source="/quota", subject=code)
 
 
 class Receiver:

@@ -3,6 +3,8 @@ tree that is still arriving from the quota service."""
 import threading
 
 import pytest
+
+from tests.support import org_state
 from werkzeug.serving import make_server
 
 from services.notifications import demo, tree
@@ -19,10 +21,9 @@ def test_demo_subscriptions_load_once_after_the_tree_arrives(db, settings, token
 
     def tree_arrives_late():
         with db.transaction() as session:
-            tree.upsert(session, code="TINH-THANH-HOA", name="Đảng bộ tỉnh Thanh Hóa", type="province",
-                        parent_code=None)
-            tree.upsert(session, code="TP-THANH-HOA", name="Đảng bộ thành phố Thanh Hóa", type="city",
-                        parent_code="TINH-THANH-HOA")
+            tree.REPLICA.apply(session, org_state("TINH-THANH-HOA", "Đảng bộ tỉnh Thanh Hóa", "province", None))
+            tree.REPLICA.apply(session, org_state("TP-THANH-HOA", "Đảng bộ thành phố Thanh Hóa", "city",
+                                                  "TINH-THANH-HOA"))
 
     timer = threading.Timer(1.0, tree_arrives_late)
     timer.start()

@@ -18,7 +18,7 @@ from shared.kafka import ensure_topics, make_producer
 from services.notifications.webhooks import SIGNATURE_HEADER, verify
 from tests.support import wait_until
 
-from .conftest import free_port, org_created, quota_met
+from .conftest import free_port, org_state, quota_met
 
 pytestmark = pytest.mark.integration
 SENTENCE = "Đảng bộ phường Đông Sơn đã hoàn thành chỉ tiêu kết nạp đảng viên năm 2024: 14/13, đạt 107,7% kế hoạch."
@@ -86,7 +86,7 @@ def test_deployed_processes_notify_once_across_a_consumer_restart(service, setti
     for code, name, type_, parent in [("TH", "Đảng bộ tỉnh Thanh Hóa", "province_committee", None),
                                       ("TPTH", "Đảng bộ thành phố Thanh Hóa", "city_committee", "TH"),
                                       ("DONGSON", "Đảng bộ phường Đông Sơn", "grassroots_committee", "TPTH")]:
-        publish("organizations", org_created(code, name, parent, type_))
+        publish("organization-state", org_state(code, name, parent, type_))
     headers = {"Authorization": "Bearer " + issue_token(sub="t", org="TPTH", role="officer")}
     wait_until(lambda: _ready(service.url), timeout=60, message="the API never became ready")
     receiver = receivers()

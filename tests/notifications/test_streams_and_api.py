@@ -20,7 +20,7 @@ from tests.keys import test_issuer
 from tests.keys import token as issue_token
 from shared.db import Database
 from tests.system import procfile
-from tests.support import unique_namespace
+from tests.support import org_state, unique_namespace
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def served(tmp_path, real_stack):
     db = Database(url, Base.metadata)
     db.create_all()
     with db.transaction() as session:
-        tree.ensure(session, orgs=[dict(code="P-DONG-SON", name="Đảng bộ phường Đông Sơn", type="grassroots", parent_code=None)])
+        tree.REPLICA.apply(session, org_state("P-DONG-SON", "Đảng bộ phường Đông Sơn", "grassroots", None))
     db.dispose()
     port = _free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
@@ -104,7 +104,7 @@ def test_a_stream_past_the_cap_is_answered_503_and_a_closed_one_frees_its_slot(d
     monkeypatch.setenv("CHITIEU_NOTIFY_MAX_STREAMS", "1")
     monkeypatch.setattr(live, "_slots", None)
     with db.transaction() as session:
-        tree.ensure(session, orgs=[dict(code="P-DONG-SON", name="Đảng bộ phường Đông Sơn", type="grassroots", parent_code=None)])
+        tree.REPLICA.apply(session, org_state("P-DONG-SON", "Đảng bộ phường Đông Sơn", "grassroots", None))
     client = create_app(settings, db=db).test_client()
     url, headers = "/api/v1/inbox/P-DONG-SON/stream", token(org="P-DONG-SON", role="viewer")
     first = client.get(url, headers=headers, buffered=False)
