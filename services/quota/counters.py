@@ -7,9 +7,10 @@ in the same order, code point order of (org_code, period), so they never deadloc
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from shared.bulk import insert_many
@@ -51,6 +52,19 @@ def read_locked(session: Session, keys: Iterable[Key]) -> dict[Key, Figures]:
     (PostgreSQL: FOR SHARE; SQLite: the write lock every transaction takes at BEGIN)."""
     wanted = sorted(set(keys))
     out: dict[Key, Figures] = {}
+    if not wanted:
+        return out
+    if session.get_bind().dialect.name == "postgresql":
+        # A join with the keys as one JSON parameter: an index lookup per key (a row-value IN list
+        # of hundreds of keys is planned as a scan).
+        names = ", ".join(f"c.{f}" for f in FIELDS)
+        rows = session.execute(text(
+            f"SELECT c.org_code, c.period, {names} FROM progress_counters c "
+            "JOIN json_to_recordset(CAST(:keys AS json)) AS k(org_code text, period text) "
+            "ON c.org_code = k.org_code AND c.period = k.period "
+            'ORDER BY c.org_code COLLATE "C", c.period COLLATE "C" FOR SHARE OF c'),
+            {"keys": json.dumps([{"org_code": o, "period": p} for o, p in wanted])})
+        return {(org, period): dict(zip(FIELDS, values)) for org, period, *values in rows}
     for i in range(0, len(wanted), CHUNK):
         query = _ordered(session, select(*_columns()).where(
             tuple_(ProgressCounter.org_code, ProgressCounter.period).in_(wanted[i:i + CHUNK])))
@@ -59,16 +73,16 @@ def read_locked(session: Session, keys: Iterable[Key]) -> dict[Key, Figures]:
     return out
 
 
-def page_locked(session: Session, *, after: Key | None, size: int) -> dict[Key, Figures]:
-    """The next `size` counters after `after` in key order, share-locked (a walk over every
-    counter in short transactions: rebuild, reconcile)."""
-    query = select(*_columns())
+def page_locked(session: Session, *, after: Key | None, size: int) -> tuple[dict[Key, Figures], Key | None]:
+    """The next `size` counters after `after`, share-locked, and where the next page starts (a
+    walk over every counter in short transactions: rebuild, reconcile). The walk follows the
+    primary key's own order (an index scan); the rows are then locked in `add`'s order."""
+    org, period = ProgressCounter.org_code, ProgressCounter.period
+    query = select(org, period)
     if after is not None:
-        org, period = _c(session, ProgressCounter.org_code), _c(session, ProgressCounter.period)
-        query = query.where((org > after[0]) | ((ProgressCounter.org_code == after[0]) & (period > after[1])))
-    query = _ordered(session, query).limit(size)
-    return {(org, period): dict(zip(FIELDS, values))
-            for org, period, *values in session.execute(query.with_for_update(read=True))}
+        query = query.where((org > after[0]) | ((org == after[0]) & (period > after[1])))
+    keys = [tuple(k) for k in session.execute(query.order_by(org, period).limit(size))]
+    return read_locked(session, keys), (keys[-1] if keys else None)
 
 
 def existing(session: Session, keys: Iterable[Key]) -> set[Key]:

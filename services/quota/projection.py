@@ -127,14 +127,13 @@ class ProgressStore:
         after = None
         while True:
             with db.transaction() as session:
-                rows = counters.page_locked(session, after=after, size=size)
-                if not rows:
+                rows, after = counters.page_locked(session, after=after, size=size)
+                if after is None:
                     return
                 if report is not None:
                     report.checked += len(rows)
                     self._repair(rows, report)
                 yield rows
-            after = max(rows)
 
     def _repair(self, rows: dict[Key, Figures], report: Report) -> None:
         keys = list(rows)
