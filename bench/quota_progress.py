@@ -33,7 +33,7 @@ from services.quota.app import create_app
 from services.quota.models import (Base, Organization, OrganizationName, OrganizationParent, ProgressCounter,
                                    Quota, TreeVersion)
 from services.quota.projection import ProgressStore
-from services.quota.progress import FIELDS
+from services.quota.counters import FIELDS
 from services.quota.worker import progress_consumer
 from tests.keys import test_issuer
 from tests.keys import token as issue_token

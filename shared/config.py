@@ -55,6 +55,9 @@ class Settings:
     # `dead_letter_window` records would go to the dead-letter topic: bad code, not bad data.
     dead_letter_window: int = 100
     dead_letter_max_share: float = 0.2
+    # The quota service's reconciler compares the Redis figures with the database counters this
+    # often (seconds; 0: never).
+    reconcile_interval_s: float = 3600
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -74,6 +77,7 @@ class Settings:
             idempotency_retention_days=int(_env("IDEMPOTENCY_RETENTION_DAYS", "7")),
             dead_letter_window=int(_env("DEAD_LETTER_WINDOW", "100")),
             dead_letter_max_share=float(_env("DEAD_LETTER_MAX_SHARE", "0.2")),
+            reconcile_interval_s=float(_env("RECONCILE_INTERVAL_S", "3600")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

@@ -1,4 +1,4 @@
-"""Event handlers of the quota service (thin: candidate events -> progress functions).
+"""Event handlers of the quota service (thin: candidate events -> ledger functions).
 
 candidate.admitted and candidate.admission_revoked change progress. candidate.transferred is not
 handled: an admission stays counted where it happened, whatever the member does afterwards.
@@ -9,8 +9,8 @@ from shared.consumer import Handler
 from shared.contracts import CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED
 from shared.db import Database
 
-from .progress import admission_from, apply_changes, revocation_from
-from .projection import ProgressStore, deltas_for
+from .ledger import Applied, admission_from, apply_changes, keys_of_events, revocation_from
+from .projection import ProgressStore
 from .tree import CachedTree
 
 CHANGE_OF = {CANDIDATE_ADMITTED.type: admission_from, CANDIDATE_ADMISSION_REVOKED.type: revocation_from}
@@ -18,21 +18,21 @@ CHANGE_OF = {CANDIDATE_ADMITTED.type: admission_from, CANDIDATE_ADMISSION_REVOKE
 
 def progress_handler(*, db: Database, store: ProgressStore, tree: CachedTree) -> Handler:
     """`apply` writes a poll's admissions and revocations to the ledger exactly once; `project`
-    brings Redis up to what the ledger says, for every event of the poll (idempotent, by event id)."""
+    copies to Redis the counters of every event of the poll (idempotent: absolute values)."""
 
-    def apply(session, events: list) -> list:
+    def apply(session, events: list) -> Applied:
         return apply_changes(session, changes=[CHANGE_OF[event.type](event, data) for event, data in events],
                              tree=tree)
 
-    def project(events: list, deltas: list | None) -> None:
-        # The deltas just applied, and, for the events already applied (redeliveries), what the
-        # ledger says they added.
-        deltas = list(deltas or [])
-        known = {d.event_id for d in deltas}
-        missing = [event.id for event, _ in events if event.id not in known]
+    def project(events: list, applied: Applied | None) -> None:
+        # The counters just changed, and, for the events applied before (redeliveries, whose
+        # projection a crash may have cut short), those the ledger says they changed.
+        keys = set(applied.keys) if applied else set()
+        seen = applied.event_ids if applied else frozenset()
+        missing = [event.id for event, _ in events if event.id not in seen]
         if missing:
             with db.transaction() as session:
-                deltas += deltas_for(session, missing)
-        store.apply(deltas)
+                keys |= keys_of_events(session, missing)
+        store.project(db, keys)
 
     return Handler((CANDIDATE_ADMITTED, CANDIDATE_ADMISSION_REVOKED), apply, project)

@@ -86,14 +86,14 @@ def set_quota(session: Session, *, org_code: str, period: str, target: int, comp
                             composition=json.dumps(items), changed_by=changed_by))
     session.flush()
     if parsed.is_term and period != standard_term(parsed.start) and session.get(CountedTerm, period) is None:
-        from .progress import backfill_term  # progress imports this module's neighbours
+        from .ledger import backfill_term  # the ledger imports this module's neighbours
         session.add(CountedTerm(period=period))
         backfill_term(session, term=parsed)
     record_event(session, outbox=outbox, event_type=QUOTA_ASSIGNED, source=SOURCE, subject=org_code,
                  data={"org_code": org_code, "org_name": org.name, "period": period, "target": int(target),
                        "previous_target": previous, "composition": items, "assigner_org_code": assigner})
     # A quota set after the admissions were counted may already be reached.
-    from .progress import check_milestones
+    from .milestones import check_milestones
     check_milestones(session, keys=[(org_code, period)], reached_on=clock.today())
     return quota
 

@@ -12,7 +12,7 @@ from shared import clock
 
 from .models import Quota
 from .organizations import children_on, get_organization
-from .progress import figures_view, quota_composition
+from .figures import figures_view, quota_composition
 from .projection import ProgressStore
 from .quotas import check_period, default_day
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from services.quota.app import create_app
 from services.quota.models import ATTRIBUTES, Base
-from services.quota.progress import AdmissionChange, apply_changes
+from services.quota.ledger import AdmissionChange, apply_changes
 from shared.db import Database
 from shared.migrations import upgrade
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from services.quota import organizations, quotas
 from services.quota.models import ATTRIBUTES, ProgressCounter
 from services.quota.periods import parse_period
-from services.quota.progress import (AdmissionChange, RevocationChange, apply_changes, figures_view,
-                                     percent_of_plan, status_of)
+from services.quota.figures import figures_view, percent_of_plan, status_of
+from services.quota.ledger import AdmissionChange, RevocationChange, apply_changes
 from tests.quota import figures
 
 

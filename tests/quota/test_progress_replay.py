@@ -93,7 +93,7 @@ def test_press_figures_replayed_through_kafka(client, admin, db, settings, redis
             Admission.admission_date <= date(2023, 6, 30),
             Admission.org_code.in_(["TAM-KY-CB1", "DUY-XUYEN-CB1"]))).all()
     assert len(by_press_date) == 4537
-    from services.quota.progress import percent_of_plan
+    from services.quota.figures import percent_of_plan
     assert str(percent_of_plan(4537, figures.QUANG_NAM_TERM["target"])) == figures.QUANG_NAM_TERM["percent"]
 
     city = progress(client, admin, "TP-THANH-HOA", "2024", "2024-12-31")

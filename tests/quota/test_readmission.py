@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.quota import organizations, quotas
 from services.quota.models import ATTRIBUTES, Milestone, ProgressCounter
-from services.quota.progress import AdmissionChange, RevocationChange, apply_changes
+from services.quota.ledger import AdmissionChange, RevocationChange, apply_changes
 from tests.quota.conftest import add_org
 from tests.quota.replay import admitted, consumers, publish, revoked
 from tests.e2e.test_quota_met_notices import end_offsets
