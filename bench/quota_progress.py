@@ -39,6 +39,7 @@ from tests.keys import test_issuer
 from tests.keys import token as issue_token
 from tests.support import fresh_database
 from shared.config import Settings
+from shared.offload import ProcessOffload
 from shared.contracts import CANDIDATE_ADMITTED, build_event, to_message
 from shared.db import Database
 from shared.kafka import ensure_topics
@@ -99,17 +100,16 @@ def throughput(db: Database, settings: Settings, n: int) -> dict:
     runner = progress_consumer(db=db, settings=settings, apply_in_child=True, session_timeout_ms=6000,
                                heartbeat_interval_ms=1000)
     first: list[float] = []
-    original = runner._submit
-
+    original = ProcessOffload.submit
     sizes: list[int] = []
 
-    def timed(worker, records, stop):
+    def timed(offload, records, stop):  # every poll handed to the apply process
         if not first:
             first.append(time.perf_counter())
         sizes.append(len(records))
-        return original(worker, records, stop)
+        return original(offload, records, stop)
 
-    runner._submit = timed
+    ProcessOffload.submit = timed
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     store = ProgressStore(client, settings)
     stop = threading.Event()
@@ -120,6 +120,7 @@ def throughput(db: Database, settings: Settings, n: int) -> dict:
     ours = n / (time.perf_counter() - first[0])
     stop.set()
     thread.join(timeout=30)
+    ProcessOffload.submit = original
     with db.transaction() as session:
         counted = session.execute(select(ProgressCounter.admitted).where(
             ProgressCounter.org_code == "TINH", ProgressCounter.period == "2024")).scalar()

@@ -8,6 +8,7 @@
     chitieu outbox failed --service S / retry --service S [SEQ ...]   outbox rows Kafka refused (shared/relay.py)
     chitieu prune --service S              old sent outbox rows, processed events, idempotency keys, once
     chitieu dead-letters list [--consumer C] / replay P:O ...   events set aside (shared/deadletters.py)
+    chitieu tree rebuild --service S       a service's copy of the tree, from the compacted topic
 """
 from __future__ import annotations
 
@@ -68,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
                                                "for the consumer that set them aside (applied once)")
     again.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET", help="as `list` prints them")
 
+    copy = sub.add_parser("tree", help="a service's copy of the organisation tree (shared/replica.py)")
+    copy_steps = copy.add_subparsers(dest="action", required=True)
+    rebuild = copy_steps.add_parser("rebuild", help="replace it with what the compacted organization-state topic holds")
+    rebuild.add_argument("--service", required=True, choices=("candidates", "notifications"))
+
     # Accounts belong to the web service; imported only when asked (shared/ imports no service).
     for name in ("users", "clients"):
         sub.add_parser(name, add_help=False, help=f"{name} of the web service (chitieu {name} --help)")
@@ -87,6 +93,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "dead-letters":
         run_dead_letters(args)
+        return
+    if args.command == "tree":
+        from .replica import TreeReplica
+        settings, db = open_service_database(args.service)
+        try:
+            count = TreeReplica(db.metadata).rebuild(db, settings)
+        finally:
+            db.dispose()
+        print(f"{count} organisations / tổ chức: the copy of the tree of {args.service} is rebuilt")
         return
     settings = Settings.from_env("cli")
     if args.command == "token":

@@ -108,3 +108,30 @@ def org_state(code: str, name: str, type_: str, parent: str | None, *, on=None) 
     return {"code": code, "type": type_, "status": "active", "founded_on": on, "ended_on": None,
             "merged_into": None, "names": [{"name": name, "valid_from": on, "valid_to": None}],
             "parents": [{"parent_code": parent, "valid_from": on, "valid_to": None}]}
+
+
+def end_offsets(consumer: KafkaConsumer, partitions: list) -> dict:
+    # kafka-python 3.0 raises KeyError when a ListOffsets answer lacks a partition whose metadata
+    # is being refreshed: ask again.
+    for _ in range(20):
+        try:
+            return consumer.end_offsets(partitions)
+        except KeyError:
+            time.sleep(0.5)
+    return consumer.end_offsets(partitions)
+
+
+def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
+    """The consumer group has committed up to the end of every partition of a logical topic."""
+    from kafka import KafkaAdminClient, TopicPartition
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        name = settings.topic(topic)
+        partitions = [TopicPartition(name, p) for p in probe.partitions_for_topic(name) or ()]
+        committed = admin.list_group_offsets(settings.group(group))[settings.group(group)]
+        ends = end_offsets(probe, partitions)
+        return all(committed.get(tp) is not None and committed[tp].offset >= end for tp, end in ends.items())
+    finally:
+        probe.close()
+        admin.close()

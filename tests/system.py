@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, text
 from shared.config import ROOT
 from tests.keys import test_issuer
 from tests.keys import token as issue_token
+from tests.support import PG_ADMIN_URL, PG_URL
 
 SERVICES = ("quota", "candidates", "notifications", "web")
-PG_ADMIN_URL = "postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -56,7 +56,7 @@ class System:
             self.env[f"CHITIEU_{svc.upper()}_BIND"] = f"127.0.0.1:{self.ports[svc]}"
             self.env[f"CHITIEU_{svc.upper()}_URL"] = self.url(svc)
             self.env[f"CHITIEU_{svc.upper()}_DATABASE_URL"] = (
-                f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{self.databases[svc]}")
+                PG_URL.format(name=self.databases[svc]))
         self.env["CHITIEU_JWKS"] = f"{self.url('web')}/.well-known/jwks.json"
         self.env.update(env or {})
         self.processes: dict[str, subprocess.Popen] = {}

@@ -135,9 +135,7 @@ def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> N
         if (org_code, period, kind) not in inserted:
             continue  # another transaction reached it first
         org = orgs.get(org_code)
-        data = {"org_code": org_code, "org_name": org.name if org else org_code,
-                "org_type": org.type if org else "other", "parent_code": org.parent_code if org else None,
-                "assigner_org_code": assigners.get((org_code, period)), "period": period, "target": row["target"],
+        data = {"org_code": org_code, "org_name": org.name if org else org_code, "assigner_org_code": assigners.get((org_code, period)), "period": period, "target": row["target"],
                 "admitted": row["admitted"], "percent": percent_of_plan(row["admitted"], row["target"]),
                 "reached_on": row["reached_on"]}
         if kind in ("50", "75"):

@@ -55,6 +55,13 @@ def publish_states(session: Session, codes: list[str]) -> None:
                      data=state_of(session, code))
 
 
+def publish_all_states(session: Session) -> int:
+    """organization.state of every organisation (after an upgrade, or to refill the compacted topic)."""
+    codes = list(session.scalars(select(Organization.code).order_by(Organization.code)))
+    publish_states(session, codes)
+    return len(codes)
+
+
 def state_of(session: Session, code: str) -> dict:
     org = session.get(Organization, code)
     parents = session.execute(select(OrganizationParent.parent_code, OrganizationParent.valid_from,

@@ -5,6 +5,7 @@
     python -m services.quota.worker rebuild    # rewrite the Redis figures from the database counters
     python -m services.quota.worker reconcile  # compare them with the counters, repair, report
     python -m services.quota.worker reconciler # reconcile every CHITIEU_RECONCILE_INTERVAL_S (0: never)
+    python -m services.quota.worker publish-tree  # organization.state of every organisation, once
 
 rebuild and reconcile are safe while the consumer runs (projection.py says why).
 """
@@ -24,6 +25,7 @@ from shared.worker import run_consumer, run_relay, run_until_stopped
 
 from .handlers import progress_handler
 from .models import Base
+from .organizations import publish_all_states
 from .projection import ProgressStore, Report
 from .tree import CachedTree
 
@@ -94,6 +96,10 @@ def main(argv: list[str]) -> None:
     elif command == "reconciler":
         configure_logging(service=f"{SERVICE}-reconciler", level=settings.log_level)
         run_until_stopped(lambda stop: reconcile_every(db=db, settings=settings, stop=stop))
+    elif command == "publish-tree":
+        with db.transaction() as session:
+            count = publish_all_states(session)
+        print(f"{count} organization.state events written to the outbox; the relay publishes them")
     else:
         raise SystemExit(__doc__)
 

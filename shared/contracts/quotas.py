@@ -30,8 +30,10 @@ class QuotaProgress(Schema):
 
     org_code = fields.String(required=True)
     org_name = fields.String(required=True)
-    org_type = fields.String(required=True)
-    parent_code = fields.String(required=True, allow_none=True)
+    # No longer sent: the tree travels as organization.state (consumers keep a copy, shared/replica.py).
+    # Still accepted, for the events of this version published before.
+    org_type = fields.String(load_default=None, allow_none=True)
+    parent_code = fields.String(load_default=None, allow_none=True)
     assigner_org_code = fields.String(required=True, allow_none=True)
     period = fields.String(required=True, validate=PERIOD)
     target = fields.Integer(required=True)

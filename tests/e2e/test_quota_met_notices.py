@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from tests.system import System
-from tests.support import wait_until
+from tests.support import KAFKA_BOOTSTRAP, end_offsets, wait_until
 from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -94,21 +94,10 @@ def verify_signature(secret: str, received) -> bool:
     return hmac.compare_digest(mac, parts["v1"])
 
 
-def end_offsets(consumer: KafkaConsumer, partitions: list) -> dict:
-    # kafka-python 3.0 raises KeyError when a ListOffsets answer lacks a partition whose metadata
-    # is being refreshed: ask again.
-    for _ in range(20):
-        try:
-            return consumer.end_offsets(partitions)
-        except KeyError:
-            time.sleep(0.5)
-    return consumer.end_offsets(partitions)
-
-
 def consumers_caught_up(system: System) -> bool:
     """Every consumer group of the system has committed up to the end of every partition."""
-    admin = KafkaAdminClient(bootstrap_servers="127.0.0.1:9092")
-    probe = KafkaConsumer(bootstrap_servers="127.0.0.1:9092")
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP)
+    probe = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP)
     try:
         groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(system.namespace + ".")]
         for group in groups:
@@ -124,8 +113,8 @@ def consumers_caught_up(system: System) -> bool:
 
 def replay_topics(system: System, topics: list[str]) -> int:
     """Deliver every record of these topics a second time (same ids, same keys)."""
-    consumer = KafkaConsumer(bootstrap_servers="127.0.0.1:9092", enable_auto_commit=False, group_id=None)
-    producer = KafkaProducer(bootstrap_servers="127.0.0.1:9092", acks="all")
+    consumer = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False, group_id=None)
+    producer = KafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP, acks="all")
     count = 0
     try:
         for topic in topics:

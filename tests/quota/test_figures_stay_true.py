@@ -16,7 +16,7 @@ from services.quota import worker
 from services.quota.models import ProgressCounter, processed_events
 from tests.quota.conftest import add_org
 from tests.quota.replay import FAST_GROUP, admitted, consumers, publish, revoked
-from tests.e2e.test_quota_met_notices import end_offsets
+from tests.support import end_offsets
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from services.quota.models import ATTRIBUTES, Milestone, ProgressCounter
 from services.quota.ledger import AdmissionChange, RevocationChange, apply_changes
 from tests.quota.conftest import add_org
 from tests.quota.replay import admitted, consumers, publish, revoked
-from tests.e2e.test_quota_met_notices import end_offsets
+from tests.support import end_offsets
 from tests.quota.test_exactly_once import counter, milestone_events
 from tests.support import wait_until
 
