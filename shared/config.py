@@ -46,7 +46,7 @@ class Settings:
     max_json_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
     # Pruning (shared/retention.py), in days: sent outbox rows; processed-event records, which must
-    # outlive the Kafka topics' retention (7 days by default) so a redelivered event is still
+    # outlive the Kafka topics' retention (CHITIEU_TOPIC_RETENTION_DAYS, 14) so a redelivered event is still
     # recognised; the candidate service's stored Idempotency-Key answers.
     outbox_retention_days: int = 7
     processed_retention_days: int = 30

@@ -3,7 +3,7 @@
 - sent outbox rows, after CHITIEU_OUTBOX_RETENTION_DAYS (7): kept that long to see what was sent;
   pending and failed rows are never pruned;
 - processed-event records, after CHITIEU_PROCESSED_RETENTION_DAYS (30): this must be LONGER than
-  the Kafka topics' retention (7 days by default), or an event redelivered from the topic (a
+  the Kafka topics' retention (CHITIEU_TOPIC_RETENTION_DAYS, 14 days), or an event redelivered from the topic (a
   consumer group reset, a restore) would no longer be recognised and would be applied twice;
 - the candidate service's stored Idempotency-Key answers, after CHITIEU_IDEMPOTENCY_RETENTION_DAYS
   (7): a client retrying later than that runs its request again.
