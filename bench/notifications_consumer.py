@@ -35,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--in-thread", action="store_true", help="apply polls in a thread, not a child process")
     args = parser.parse_args()
 
     namespace = f"bench{uuid.uuid4().hex[:8]}"
@@ -65,8 +66,9 @@ def main() -> None:
         producer.flush()
         producer.close()
 
+        # As `worker consume` runs it: polls applied by a child process while the next is fetched.
         runner = make_runner(db=db, settings=settings, delivery=DeliverySettings.from_env(),
-                             auto_offset_reset="earliest")
+                             apply_in_child=not args.in_thread)
         stop = threading.Event()
         thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
         started = time.time()

@@ -1,6 +1,7 @@
 """The events the notifications service consumes, one thin handler each (consumer group "notifications")."""
 from __future__ import annotations
 
+from functools import partial
 from itertools import groupby
 
 from shared.config import Settings
@@ -8,9 +9,11 @@ from shared.consumer import ConsumerRunner, Handler
 from shared.contracts import (CANDIDATE_REMINDER_DUE, ORGANIZATION_STATE, QUOTA_EXCEEDED, QUOTA_MET,
                               QUOTA_MILESTONE_REACHED)
 from shared.db import Database
+from shared.logs import configure_logging
 from shared.redis_client import get_redis
 
 from . import live, notices, tree
+from .models import Base
 from .settings import DeliverySettings
 
 CONSUMER = "notifications"
@@ -52,6 +55,18 @@ def make_handler(*, db: Database, settings: Settings, delivery: DeliverySettings
     return Handler((ORGANIZATION_STATE, *QUOTA_EVENT_KINDS, CANDIDATE_REMINDER_DUE), apply, announce)
 
 
-def make_runner(*, db: Database, settings: Settings, delivery: DeliverySettings, **consumer_config) -> ConsumerRunner:
-    return ConsumerRunner(name=CONSUMER, db=db, settings=settings,
+def make_runner(*, db: Database, settings: Settings, delivery: DeliverySettings, apply_in_child: bool = False,
+                **consumer_config) -> ConsumerRunner:
+    """The consumer (group `<namespace>.notifications`). With `apply_in_child`, polls are applied by
+    a child process while this one fetches the next (shared/offload.py), as `worker consume` runs it."""
+    offload = partial(child_runner, settings=settings, delivery=delivery) if apply_in_child else None
+    # Bigger polls share each transaction's fixed cost among more events (as the quota consumer's).
+    consumer_config.setdefault("max_poll_records", 2000)
+    return ConsumerRunner(name=CONSUMER, db=db, settings=settings, offload=offload,
                           handler=make_handler(db=db, settings=settings, delivery=delivery), **consumer_config)
+
+
+def child_runner(*, settings: Settings, delivery: DeliverySettings) -> ConsumerRunner:
+    """The runner that applies polls inside the child process: its own database and Redis."""
+    configure_logging(service=f"{settings.service}-{CONSUMER}-apply", level=settings.log_level)
+    return make_runner(db=Database(settings.database_url, Base.metadata), settings=settings, delivery=delivery)

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     if command == "relay":
         run_relay(db=db, settings=settings)
     elif command == "consume":
-        run_consumer(make_runner(db=db, settings=settings, delivery=DeliverySettings.from_env()))
+        run_consumer(make_runner(db=db, settings=settings, delivery=DeliverySettings.from_env(), apply_in_child=True))
     elif command == "deliver":
         configure_logging(service=f"{SERVICE}-deliver", level=settings.log_level)
         deliverer = Deliverer(db=db, settings=settings, delivery=DeliverySettings.from_env(),
