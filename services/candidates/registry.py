@@ -15,6 +15,7 @@ from unidecode import unidecode
 
 from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
+from shared.contracts.candidates import STAGES
 from shared.outbox import record_event
 from shared.problems import Problem
 
@@ -234,8 +235,6 @@ def search(session: Session, *, org_code: str | None, stage: str | None = None,
 
 def funnel(session: Session, *, org_code: str) -> dict[str, int]:
     """How many candidates are at each stage in `org_code`'s subtree (every stage present, 0 if none)."""
-    from shared.contracts.candidates import STAGES
-
     counts = dict.fromkeys(STAGES, 0)
     condition = tree.subtree_condition(session, org_code)
     rows = session.execute(select(Candidate.stage, func.count()).join(
