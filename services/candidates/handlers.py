@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from shared.consumer import Handler, PoisonEvent
 from shared.contracts import (CANDIDATE_TRANSFERRED, ORGANIZATION_CREATED, ORGANIZATION_DISSOLVED,
                               ORGANIZATION_MERGED, ORGANIZATION_MOVED, ORGANIZATION_RENAMED, Event)
+from shared.contracts.candidates import CLOSED_STAGES
 from shared.outbox import record_event
 
 from . import tree
 from .models import Candidate, Transfer, outbox
-from .registry import CLOSED_STAGES, EVENT_SOURCE
+from .registry import EVENT_SOURCE
 
 CONSUMER = "candidates-tree"
 

@@ -15,7 +15,7 @@ from unidecode import unidecode
 
 from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
-from shared.contracts.candidates import STAGES
+from shared.contracts.candidates import CLOSED_STAGES, OPEN_STAGES, STAGES
 from shared.outbox import record_event
 from shared.problems import Problem
 
@@ -23,8 +23,6 @@ from . import tree
 from .models import Candidate, Organization, Transfer, Transition, outbox
 
 EVENT_SOURCE = "/candidates"
-OPEN_STAGES = ("source", "trained", "applied", "proposed")
-CLOSED_STAGES = ("withdrawn", "rejected", "removed")
 # Ethnicity of the majority; every other ethnicity counts as an ethnic minority for composition.
 MAJORITY_ETHNICITY = "kinh"
 

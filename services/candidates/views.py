@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.contracts.candidates import OPEN_STAGES
 from shared.problems import Problem
 from shared.spreadsheets import read_table
 from shared.web import current_db
@@ -236,7 +237,7 @@ def funnel(code):
         _org(session, code, "viewer")
         stages = registry.funnel(session, org_code=code)
         return {"org_code": code, "stages": stages, "total": sum(stages.values()),
-                "in_pipeline": sum(stages[s] for s in registry.OPEN_STAGES)}
+                "in_pipeline": sum(stages[s] for s in OPEN_STAGES)}
 
 
 @organizations_blp.route("/<code>/reminders", methods=["GET"])

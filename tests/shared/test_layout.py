@@ -89,3 +89,36 @@ def test_the_graph_resolves_relative_and_package_imports():
 
 def test_no_module_imports_one_that_imports_it_back():
     assert cycles(import_graph()) == []
+
+
+def test_services_import_the_contracts_constants_instead_of_copying_them():
+    """A value list shared/contracts defines is written once: a service's own literal copy of it
+    (the whole list, or a run of three or more of its values in order) is a second definition."""
+    from shared.contracts import candidates, quotas
+
+    defined = {"STAGES": candidates.STAGES, "REMINDER_KINDS": candidates.REMINDER_KINDS,
+               "GENDERS": candidates.GENDERS, "COMPOSITION_ATTRIBUTES": quotas.COMPOSITION_ATTRIBUTES}
+    copies = []
+    for path in sorted((ROOT / "services").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Tuple) or len(node.elts) < 3:
+                continue
+            if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+                continue
+            values = tuple(e.value for e in node.elts)
+            for name, constant in defined.items():
+                runs = {constant[i:i + len(values)] for i in range(len(constant))}
+                if values in runs:
+                    copies.append(f"{path.relative_to(ROOT)}:{node.lineno} copies {name}")
+    assert copies == []
+
+
+def test_the_period_pattern_is_the_contracts():
+    from services.quota import periods
+    from shared.contracts.quotas import PERIOD_PATTERN
+
+    assert not hasattr(periods, "_PATTERN")
+    assert periods.parse_period("2020-2025").start.year == 2020
+    assert PERIOD_PATTERN.match("2020-2025").groups() == ("2020", "2025")
