@@ -16,6 +16,7 @@ from unidecode import unidecode
 from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
 from shared.contracts.candidates import CLOSED_STAGES, OPEN_STAGES, STAGES
+from shared.db import lock_rows
 from shared.outbox import record_event
 from shared.problems import Problem
 
@@ -194,7 +195,7 @@ def _already_listed(existing_id: str | None, org_code: str | None, *, visible: C
 def get_candidate(session: Session, candidate_id: str, *, for_update: bool = False) -> Candidate:
     query = select(Candidate).where(Candidate.id == candidate_id)
     if for_update:
-        query = query.with_for_update()
+        query = lock_rows(query)
     candidate = session.scalar(query)
     if candidate is None:
         raise Problem(404, "Not Found", f"no candidate '{candidate_id}'")
