@@ -68,6 +68,7 @@ def make_national_id(*, province: int, gender: str, date_of_birth: date, serial:
 
 
 def mask_national_id(national_id: str) -> str:
+    """What the API shows of a national ID: its last four digits (********1234)."""
     return "*" * 8 + national_id[-4:]
 
 

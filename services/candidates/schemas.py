@@ -11,6 +11,7 @@ from shared.codes import OrgCode
 from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KINDS, STAGES
 
 from .pipeline import TARGETS
+from .registry import mask_national_id
 
 # Dates a record can hold: anything outside is a typing mistake (and would overflow month arithmetic).
 DATE_RANGE = validate.Range(min=date(1900, 1, 1), max=date(2100, 12, 31),
@@ -124,7 +125,7 @@ class CandidateOut(Schema):
     religion = fields.String(allow_none=True)
     education_level = fields.String(allow_none=True)
     occupation_group = fields.String()
-    national_id_masked = fields.Function(lambda c: "*" * 8 + c.national_id[-4:])
+    national_id_masked = fields.Function(lambda c: mask_national_id(c.national_id))
     youth_union_member = fields.Boolean()
     helpers = fields.List(fields.String())
     org_code = fields.String()
