@@ -6,13 +6,15 @@ statement costs psycopg a parse of thousands of placeholders, and arrays cost it
 per element; json.dumps runs in C).
 SQLite: the driver's executemany, a C loop in the same process; with RETURNING or ON CONFLICT,
 multi-row VALUES statements sent straight to the driver (no per-row SQLAlchemy processing).
+insert_or_ignore is the plain form for a few rows of an ORM model, through SQLAlchemy.
 """
 from __future__ import annotations
 
 import json
 from datetime import date
 
-from sqlalchemy import Date, Table, text
+from sqlalchemy import Date, Table, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
@@ -51,6 +53,24 @@ def insert_many(session: Session, table: Table, rows: list[dict], *, returning: 
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json, ensure_ascii=False)})
     return result.all() if returning else []
+
+
+def insert_or_ignore(session: Session, table_or_model, rows: list[dict], *, returning=None):
+    """INSERT ... ON CONFLICT DO NOTHING of many rows (batched into one statement by SQLAlchemy's
+    "insertmanyvalues"); returns how many were new, or with `returning` (columns) the rows
+    actually inserted.
+    A row that collides with a unique constraint is skipped, even against a concurrent transaction
+    (PostgreSQL waits for it to commit, then skips)."""
+    if not rows:
+        return [] if returning is not None else 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # Parameters passed apart from the statement: its compiled form is cached across calls.
+    statement = insert(table_or_model).on_conflict_do_nothing()
+    if returning is not None:
+        return session.connection().execute(statement.returning(*returning), rows).all()
+    # Counted from RETURNING: psycopg reports no rowcount for a batch.
+    key = inspect(table_or_model).primary_key
+    return len(session.connection().execute(statement.returning(*key), rows).all())
 
 
 # Below SQLite's limit of 32,766 parameters per statement.

@@ -17,10 +17,15 @@ import json
 import os
 from datetime import timedelta
 
+from . import backup, deadletters, outbox, retention
 from .auth import ROLES, mint_token
 from .backup import SERVICES
 from .config import Settings
+from .db import Database
 from .keys import generate_signing_key, jwks_document, load_public_jwk, load_signing_key, write_private_key
+from .logs import configure_logging
+from .migrations import target_metadata
+from .worker import run_until_stopped
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,17 +122,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def open_service_database(service: str):
     """A service's database as its own processes find it (CHITIEU_<SERVICE>_DATABASE_URL), with the
-    schema of its models, imported only now (shared/ imports no service when loaded)."""
-    from .db import Database
-    from .migrations import target_metadata
-
+    schema of its models, which target_metadata imports only now (shared/ imports no service when loaded)."""
     settings = Settings.from_env(service)
     return settings, Database(settings.database_url, target_metadata(service))
 
 
 def run_messaging(args) -> None:
-    from . import outbox, retention
-
     settings, db = open_service_database(args.service)
     try:
         if args.command == "prune":
@@ -153,8 +153,6 @@ def run_messaging(args) -> None:
 
 
 def run_dead_letters(args) -> None:
-    from . import deadletters
-
     settings = Settings.from_env("cli")
     if args.action == "list":
         found = deadletters.read_dead_letters(settings, consumer=args.consumer)
@@ -173,10 +171,6 @@ def run_dead_letters(args) -> None:
 
 
 def run_backup(args) -> None:
-    from . import backup
-    from .logs import configure_logging
-    from .worker import run_until_stopped
-
     settings = Settings.from_env("backup")
     configure_logging(service="backup", level=settings.log_level)
     urls = backup.service_urls()

@@ -40,6 +40,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
+def lock_rows(query, *, shared: bool = False, skip_locked: bool = False, of=None):
+    """`query` taking PostgreSQL's row locks on what it reads (FOR UPDATE; FOR SHARE when `shared`;
+    SKIP LOCKED rows another transaction holds). SQLite has no row locks and SQLAlchemy writes none
+    there: BEGIN IMMEDIATE (make_engine) already gives a writing transaction the whole database."""
+    return query.with_for_update(read=shared, skip_locked=skip_locked, of=of)
+
+
 def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
     """Add the outbox and processed_events tables to a service's metadata."""
     outbox = Table(

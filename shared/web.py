@@ -18,8 +18,11 @@ from werkzeug.exceptions import HTTPException
 from .auth import current_principal
 from .codes import normalize_code
 from .config import Settings
+from .db import Database
+from .kafka import check_broker
 from .keys import KeySet
 from .problems import Problem, ProblemSchema, flatten_webargs_messages, problem_response
+from .redis_client import get_redis
 
 log = logging.getLogger("chitieu.http")
 API_PREFIX = "/api/v1"
@@ -40,12 +43,13 @@ class ProblemApi(Api):
                                 headers=data.get("headers"))
 
 
-def create_app(*, settings: Settings, title: str, description: str,
+def create_app(*, settings: Settings, db: Database | None = None, title: str, description: str,
                readiness: dict[str, Callable[[], None]], blueprints: list[Blueprint],
                keys: KeySet | None = None) -> Flask:
     """A service's app: its blueprints under /api/v1, health endpoints, spec and error handling.
-    `readiness` maps a dependency's name to a function that raises unless it answers; `keys` are
-    the public keys bearer tokens are verified with (by default read from CHITIEU_JWKS)."""
+    `db` is the service's database, which its views reach with current_db(); `readiness` maps a
+    dependency's name to a function that raises unless it answers; `keys` are the public keys
+    bearer tokens are verified with (by default read from CHITIEU_JWKS)."""
     app = Flask(settings.service)
     app.config.update(
         CHITIEU_SETTINGS=settings,
@@ -63,7 +67,7 @@ def create_app(*, settings: Settings, title: str, description: str,
         },
     )
     app.json.ensure_ascii = False
-    app.extensions["chitieu_keys"] = keys or KeySet(settings.jwks)
+    app.extensions.update(chitieu_keys=keys or KeySet(settings.jwks), db=db)
     api = ProblemApi(app)
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:
@@ -112,6 +116,11 @@ def create_app(*, settings: Settings, title: str, description: str,
     return app
 
 
+def current_db() -> Database:
+    """The database of the service whose request or app context this is (create_app's `db`)."""
+    return current_app.extensions["db"]
+
+
 def guard_api_request() -> None:
     """Before any view of /api/v1: authenticate (401), then bound the body (413), both from the
     headers alone, so an anonymous or oversized request costs no parsing. Views still check the
@@ -135,9 +144,6 @@ def guard_api_request() -> None:
 
 def standard_readiness(settings: Settings, db, *, redis: bool = True) -> dict[str, Callable[[], None]]:
     """What a service needs to answer: its database and the Kafka broker, and Redis if it uses it."""
-    from .kafka import check_broker
-    from .redis_client import get_redis
-
     checks = {"database": db.ping, "kafka": lambda: check_broker(settings)}
     if redis:
         checks["redis"] = lambda: get_redis(settings.redis_url).ping()

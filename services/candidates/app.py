@@ -1,7 +1,7 @@
 """The candidates service's HTTP API (run by gunicorn: `services.candidates.app:create_app()`)."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from shared.config import Settings
 from shared.db import Database
@@ -25,16 +25,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env(SERVICE)
     configure_logging(service=SERVICE, level=settings.log_level)
     db = db or open_database(settings.database_url)
-    app = create_service_app(
+    return create_service_app(
         settings=settings,
+        db=db,
         title="chitieu candidate service",
         description="Quần chúng ưu tú từ khi lập danh sách đến khi là đảng viên chính thức. / Candidates from first listing to official membership.",
         readiness=standard_readiness(settings, db, redis=False),
         blueprints=blueprints,
     )
-    app.extensions["db"] = db
-    return app
-
-
-def current_db() -> Database:
-    return current_app.extensions["db"]

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import requests
 
 from shared import clock
+from shared.contracts.candidates import MEMBER_STAGES, OPEN_STAGES
 
 from .registry import make_national_id
 
@@ -39,7 +40,7 @@ GIVEN_F, GIVEN_M = ("Hoa", "Lan", "Hương", "Ngân", "Thảo"), ("An", "Bình",
 ETHNICITIES = ("Kinh", "Kinh", "Kinh", "Mường", "Thái")
 OCCUPATIONS = ("student", "civil_servant", "non_state_enterprise", "farmer", "state_enterprise", "armed_forces",
                "other")
-PIPELINE = ("trained", "applied", "proposed", "admitted", "official")
+PIPELINE = OPEN_STAGES[1:] + MEMBER_STAGES  # the steps after listing, in order
 
 
 def _person(n: int, cell: str, listed_on: date) -> dict:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from shared.consumer import Handler
 from shared.contracts import CANDIDATE_TRANSFERRED, ORGANIZATION_MERGED, ORGANIZATION_STATE, Event
+from shared.contracts.candidates import CLOSED_STAGES
 from shared.outbox import record_event
 
 from . import tree
 from .models import Candidate, Transfer, outbox
-from .registry import CLOSED_STAGES, EVENT_SOURCE
+from .registry import EVENT_SOURCE
 
 CONSUMER = "candidates-tree"
 

@@ -17,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_LISTED, Event
+from shared.contracts.candidates import CLOSED_STAGES
 from shared.problems import Problem
 from shared.replica import Org
 from shared.spreadsheets import Table
 
 from .models import Candidate, Transition, outbox
-from .registry import CLOSED_STAGES, EVENT_SOURCE, candidate_errors, candidate_row
+from .registry import EVENT_SOURCE, candidate_errors, candidate_row
 from .schemas import CandidateCreate
 
 COLUMNS = ("full_name", "date_of_birth", "gender", "ethnicity", "religion", "education_level", "occupation_group",

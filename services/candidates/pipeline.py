@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shared import clock
 from shared.contracts import (CANDIDATE_ADMISSION_REVOKED, CANDIDATE_ADMITTED, CANDIDATE_CLOSED,
                               CANDIDATE_RECOGNISED_OFFICIAL, CANDIDATE_STAGE_CHANGED)
+from shared.contracts.candidates import CLOSED_STAGES, STAGES
 from shared.outbox import record_event
 from shared.problems import Problem
 
@@ -38,8 +39,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "proposed": ("admitted", "withdrawn", "rejected"),
     "admitted": ("official", "removed", REVOKED),
 }
-TARGETS = ("trained", "applied", "proposed", "admitted", "official", "withdrawn", "rejected", "removed", REVOKED)
-STAGES = ("source", "trained", "applied", "proposed", "admitted", "official", "withdrawn", "rejected", "removed")
+TARGETS = STAGES[1:] + (REVOKED,)  # every stage but the first, and the revocation
 
 
 def stage_after(stage: str, target: str) -> str | None:
@@ -205,7 +205,7 @@ def _publish(session: Session, candidate: Candidate, request: dict[str, Any], ol
                                            "revoked_on": on, "reason": request["reason"]})
     elif target == "official":
         emit(CANDIDATE_RECOGNISED_OFFICIAL, {**base, "date": on, "decision_number": request["decision_number"]})
-    elif target in ("withdrawn", "rejected", "removed"):
+    elif target in CLOSED_STAGES:
         emit(CANDIDATE_CLOSED, {**base, "outcome": target, "date": on})
 
 

@@ -15,6 +15,8 @@ from unidecode import unidecode
 
 from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
+from shared.contracts.candidates import CLOSED_STAGES, OPEN_STAGES, STAGES
+from shared.db import lock_rows
 from shared.outbox import record_event
 from shared.problems import Problem
 from shared.replica import Org
@@ -23,8 +25,6 @@ from . import tree
 from .models import Candidate, Transfer, Transition, outbox
 
 EVENT_SOURCE = "/candidates"
-OPEN_STAGES = ("source", "trained", "applied", "proposed")
-CLOSED_STAGES = ("withdrawn", "rejected", "removed")
 # Ethnicity of the majority; every other ethnicity counts as an ethnic minority for composition.
 MAJORITY_ETHNICITY = "kinh"
 
@@ -69,6 +69,7 @@ def make_national_id(*, province: int, gender: str, date_of_birth: date, serial:
 
 
 def mask_national_id(national_id: str) -> str:
+    """What the API shows of a national ID: its last four digits (********1234)."""
     return "*" * 8 + national_id[-4:]
 
 
@@ -196,7 +197,7 @@ def _already_listed(existing_id: str | None, org_code: str | None, *, visible: C
 def get_candidate(session: Session, candidate_id: str, *, for_update: bool = False) -> Candidate:
     query = select(Candidate).where(Candidate.id == candidate_id)
     if for_update:
-        query = query.with_for_update()
+        query = lock_rows(query)
     candidate = session.scalar(query)
     if candidate is None:
         raise Problem(404, "Not Found", f"no candidate '{candidate_id}'")
@@ -235,8 +236,6 @@ def search(session: Session, *, org_code: str | None, stage: str | None = None,
 
 def funnel(session: Session, *, org_code: str) -> dict[str, int]:
     """How many candidates are at each stage in `org_code`'s subtree (every stage present, 0 if none)."""
-    from shared.contracts.candidates import STAGES
-
     counts = dict.fromkeys(STAGES, 0)
     condition = tree.subtree_condition(session, org_code)
     rows = session.execute(select(Candidate.stage, func.count()).where(condition).group_by(Candidate.stage)).all()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_REMINDER_DUE
+from shared.contracts.candidates import OPEN_STAGES
 from shared.outbox import record_event
 
 from . import rules, tree
@@ -27,7 +28,7 @@ from .models import Candidate, ReminderSent, outbox
 from .registry import EVENT_SOURCE
 
 WINDOW_DAYS = 30
-CERTIFICATE_STAGES = ("trained", "applied", "proposed")
+CERTIFICATE_STAGES = OPEN_STAGES[OPEN_STAGES.index("trained"):]  # trained, not yet admitted
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from marshmallow import Schema, fields, validate
 
 from shared import clock
 from shared.codes import OrgCode
-from shared.contracts.candidates import OCCUPATION_GROUPS, REMINDER_KINDS
+from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KINDS, STAGES
 
-from .pipeline import STAGES, TARGETS
+from .pipeline import TARGETS
+from .registry import mask_national_id
 
 # Dates a record can hold: anything outside is a typing mistake (and would overflow month arithmetic).
 DATE_RANGE = validate.Range(min=date(1900, 1, 1), max=date(2100, 12, 31),
@@ -19,7 +20,6 @@ DATE_RANGE = validate.Range(min=date(1900, 1, 1), max=date(2100, 12, 31),
 # No control characters (PostgreSQL refuses NUL; none belongs in a name or a number).
 PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Không được chứa ký tự điều khiển. / No control "
                                                             "characters.")
-GENDERS = ("female", "male", "other")
 
 
 def Text(max_length: int, *, required: bool = False, **kwargs) -> fields.String:  # noqa: N802 (a field factory)
@@ -125,7 +125,7 @@ class CandidateOut(Schema):
     religion = fields.String(allow_none=True)
     education_level = fields.String(allow_none=True)
     occupation_group = fields.String()
-    national_id_masked = fields.Function(lambda c: "*" * 8 + c.national_id[-4:])
+    national_id_masked = fields.Function(lambda c: mask_national_id(c.national_id))
     youth_union_member = fields.Boolean()
     helpers = fields.List(fields.String())
     org_code = fields.String()

@@ -14,8 +14,10 @@ from flask_smorest import Blueprint
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.contracts.candidates import OPEN_STAGES
 from shared.problems import Problem
 from shared.spreadsheets import read_table
+from shared.web import current_db
 
 from . import idempotency, importer, pipeline, registry, reminders, tree
 from .models import CellStrength
@@ -37,11 +39,6 @@ organizations_blp = Blueprint("organizations", __name__, url_prefix="/organizati
                               description="Cây tổ chức (bản sao), phễu, nhắc việc / Local tree, funnel, reminders")
 blueprints = [candidates_blp, organizations_blp]
 
-
-def _db():
-    from .app import current_db
-
-    return current_db()
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +68,7 @@ def _json(status: int, body: dict, *, replayed: bool = False, location: str | No
 
 def _idempotent(endpoint: str, fingerprint: str, action) -> Response:
     principal = require_role("officer")
-    status, body, replayed = idempotency.run(_db(), key=request.headers.get(idempotency.HEADER),
+    status, body, replayed = idempotency.run(current_db(), key=request.headers.get(idempotency.HEADER),
                                              principal=principal.sub, endpoint=endpoint, fingerprint=fingerprint,
                                              action=action)
     return _json(status, body, replayed=replayed)
@@ -103,7 +100,7 @@ def list_candidates(args):
     """Candidates in an organisation's subtree; filter by stage, occupation group, name (diacritics optional)."""
     principal = require_role("viewer")
     org = args.get("org") or (None if principal.org == ALL_ORGS else principal.org)
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         if org is not None:
             _scope(session, org, "viewer")
         items, total = registry.search(session, org_code=org, stage=args.get("stage"),
@@ -118,7 +115,7 @@ def list_candidates(args):
 def get_candidate(candidate_id):
     """One candidate with the whole history: transitions (with their warnings) and transfers."""
     require_role("viewer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         candidate = registry.get_candidate(session, candidate_id)
         _scope(session, candidate.org_code, "viewer")
         out = CandidateOut().dump(candidate)
@@ -204,7 +201,7 @@ def _org(session, code: str, role: str):
 def get_organization(code):
     """What this service knows of an organisation (from the tree's events) and the cell's reported strength."""
     require_role("viewer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         org, _ = _org(session, code, "viewer")
         strength = session.get(CellStrength, code)
         return {"code": org.code, "name": org.name, "type": org.type, "parent_code": tree.parent_of(session, code),
@@ -219,7 +216,7 @@ def get_organization(code):
 def report_official_members(body, code):
     """Report how many official members a cell has (for the advisory 'fewer than 3' rule)."""
     require_role("officer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         org, principal = _org(session, code, "officer")
         registry.require_cell(session, code, field="code")
         strength = session.get(CellStrength, code) or CellStrength(org_code=code)
@@ -236,11 +233,11 @@ def report_official_members(body, code):
 def funnel(code):
     """How many candidates are at each stage in the organisation's subtree."""
     require_role("viewer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _org(session, code, "viewer")
         stages = registry.funnel(session, org_code=code)
         return {"org_code": code, "stages": stages, "total": sum(stages.values()),
-                "in_pipeline": sum(stages[s] for s in registry.OPEN_STAGES)}
+                "in_pipeline": sum(stages[s] for s in OPEN_STAGES)}
 
 
 @organizations_blp.route("/<code>/reminders", methods=["GET"])
@@ -250,7 +247,7 @@ def list_reminders(args, code):
     """Deadlines in the subtree: probation ending, certificates expiring, decisions overdue."""
     require_role("viewer")
     as_of = args.get("as_of") or clock.today()
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _org(session, code, "viewer")
         found = reminders.due_reminders(session, as_of=as_of, org_code=code, window_days=args["window_days"],
                                         holidays=holidays())

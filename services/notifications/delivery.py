@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
-from shared.db import Database
+from shared.db import Database, lock_rows
 from shared.problems import Problem
 
 from . import mailer, texts, webhooks
@@ -69,9 +69,7 @@ def claim_due(db: Database, *, worker: str, delivery: DeliverySettings, limit: i
                         Notification.next_attempt_at <= now)
                  .order_by(Notification.next_attempt_at, Notification.id)
                  .limit(limit or delivery.batch_size))
-        if db.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=Notification)
-        for notice, subscription in session.execute(query).all():
+        for notice, subscription in session.execute(lock_rows(query, skip_locked=True, of=Notification)).all():
             if subscription.deleted_at is not None:
                 notice.status, notice.next_attempt_at = "cancelled", None
                 continue

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from shared.config import Settings
 from shared.db import Database
 
+from .inbox import list_inbox
 from .models import Notification
+from .schemas import NotificationSchema
 
 log = logging.getLogger(__name__)
 ANNOUNCED_TTL_S = 7 * 24 * 3600
@@ -47,15 +49,13 @@ def announce(*, db: Database, redis_client: redis.Redis, settings: Settings, not
     however often their events are redelivered) and wake the delivery worker for the others.
     `notices`: the ones just committed; `read_back`: ids of events whose notices were committed
     before (a redelivery), read back from the database."""
-    from .schemas import NotificationSchema  # the same shape as GET /inbox
-
     notices = list(notices)
     if read_back:
         with db.sessions() as session:
             notices += session.scalars(select(Notification).where(
                 Notification.source_event_id.in_(list(read_back)))).all()
     inbox = [n for n in notices if n.channel == "inbox"]
-    schema = NotificationSchema()
+    schema = NotificationSchema()  # the same shape as GET /inbox
     pipe = redis_client.pipeline(transaction=False)  # one round trip, whatever the number
     for notice in inbox:
         # Published only by the call that first marks the notice announced.
@@ -99,9 +99,6 @@ def stream_inbox(*, db: Database, redis_client: redis.Redis, settings: Settings,
     `limit` ends the stream after that many notices (tests and one-shot clients). The stream also
     ends after `max_duration_s`, giving its web-server thread back; EventSource reconnects by
     itself with Last-Event-ID, so a dashboard misses nothing."""
-    from .inbox import list_inbox
-    from .schemas import NotificationSchema
-
     schema = NotificationSchema()
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
     # Subscribe before reading the backlog, so nothing falls between the two.

@@ -15,12 +15,12 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, Str
                         func)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.candidates import REMINDER_KINDS
 from shared.db import BigIntId, messaging_tables
 from shared.replica import replica_tables
 
 CHANNELS = ("webhook", "email", "inbox")
 QUOTA_KINDS = ("quota_met", "quota_exceeded", "milestone_reached")
-REMINDER_KINDS = ("probation_ending", "certificate_expiring", "decision_overdue")
 KINDS = QUOTA_KINDS + REMINDER_KINDS
 LANGUAGES = ("vi", "en")
 # pending: waiting for (another) attempt; delivered; failed: out of attempts, kept for resend;

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from shared.auth import ALL_ORGS, Principal, require_role, require_scope
 from shared.problems import Problem, problem_response
 from shared.redis_client import get_redis
+from shared.web import current_db
 
 from . import delivery, inbox, live, subscriptions, tree
 from .models import DeliveryAttempt, Notification
@@ -26,10 +27,6 @@ inbox_blp = Blueprint("inbox", __name__, url_prefix="/inbox",
                       description="Hộp thư của tổ chức / an organisation's inbox, and its live stream")
 blueprints = [subscriptions_blp, notifications_blp, inbox_blp]
 
-
-def _db():
-    from .app import current_db
-    return current_db()
 
 
 def _settings():
@@ -58,7 +55,7 @@ def _known(session, org_code: str) -> None:
 def create_subscription(body):
     """Subscribe an organisation (optionally with its subtree) to notices by webhook, e-mail or inbox."""
     principal = require_role("officer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         subscriptions.check_org(session, body["org_code"])  # an unknown one is a 422, not a 403
         _scope(session, body["org_code"], "officer")
         return subscriptions.create(session, created_by=principal.sub, **body)
@@ -70,7 +67,7 @@ def create_subscription(body):
 def list_subscriptions(query):
     """The live subscriptions within the caller's scope."""
     principal = require_role("viewer")
-    with _db().sessions() as session:
+    with current_db().sessions() as session:
         if query["org_code"]:
             _scope(session, query["org_code"], "viewer")
         return [subscriptions.shown(s, full=principal.has_role("officer"))
@@ -81,7 +78,7 @@ def list_subscriptions(query):
 @subscriptions_blp.response(200, SubscriptionOut)
 def get_subscription(subscription_id: int):
     """One live subscription."""
-    with _db().sessions() as session:
+    with current_db().sessions() as session:
         subscription = subscriptions.get_live(session, subscription_id)
         principal = _scope(session, subscription.org_code, "viewer")
         return subscriptions.shown(subscription, full=principal.has_role("officer"))
@@ -91,7 +88,7 @@ def get_subscription(subscription_id: int):
 @subscriptions_blp.response(204)
 def delete_subscription(subscription_id: int):
     """Stop a subscription; its notices are kept, its unsent ones cancelled."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         subscription = subscriptions.get_live(session, subscription_id)
         _scope(session, subscription.org_code, "officer")
         subscriptions.delete(session, subscription=subscription)
@@ -106,7 +103,7 @@ def list_notifications(query):
     """Notices received within the caller's scope, newest first (filters: org, kind, status, channel)."""
     principal = require_role("viewer")
     org = query["org"] or query["org_code"]
-    with _db().sessions() as session:
+    with current_db().sessions() as session:
         if org:
             _scope(session, org, "viewer")
         return inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=org,
@@ -134,7 +131,7 @@ def _detail(session, notice: Notification) -> dict:
 @notifications_blp.response(200, NotificationDetail)
 def get_notification(notification_id: int):
     """One notice with every delivery attempt."""
-    with _db().sessions() as session:
+    with current_db().sessions() as session:
         return _detail(session, _notice_in_scope(session, notification_id, "viewer"))
 
 
@@ -143,7 +140,7 @@ def get_notification(notification_id: int):
 @notifications_blp.alt_response(409, description="an inbox notice, one already waiting, or a deleted subscription")
 def resend_notification(notification_id: int):
     """Send a webhook or e-mail notice again (same delivery id, a fresh round of attempts)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         notice = delivery.resend(session, notice=_notice_in_scope(session, notification_id, "officer"))
         body = _detail(session, notice)
     live.wake_deliverer(get_redis(_settings().redis_url), _settings())
@@ -156,7 +153,7 @@ def resend_notification(notification_id: int):
 @inbox_blp.response(200, NotificationSchema(many=True))
 def read_inbox(query, org_code: str):
     """The inbox of an organisation, newest first."""
-    with _db().sessions() as session:
+    with current_db().sessions() as session:
         _known(session, org_code)
         _scope(session, org_code, "viewer")
         return inbox.list_inbox(session, org_code=org_code, after_id=query["after_id"], limit=query["limit"])
@@ -169,7 +166,7 @@ def read_inbox(query, org_code: str):
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 def stream_inbox(query, org_code: str):
     """Live server-sent events of an organisation's inbox, resuming after Last-Event-ID."""
-    db = _db()
+    db = current_db()
     with db.sessions() as session:
         _known(session, org_code)
         _scope(session, org_code, "viewer")

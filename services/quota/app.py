@@ -1,7 +1,7 @@
 """The quota service's HTTP API (run by gunicorn: `services.quota.app:create_app()`)."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from shared.config import Settings
 from shared.db import Database
@@ -19,16 +19,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env(SERVICE)
     configure_logging(service=SERVICE, level=settings.log_level)
     db = db or Database(settings.database_url, Base.metadata)
-    app = create_service_app(
+    return create_service_app(
         settings=settings,
+        db=db,
         title="chitieu quota service",
         description="Cây tổ chức đảng, chỉ tiêu kết nạp đảng viên và tiến độ theo thời gian thực. / The organisation tree, admission quotas and real-time progress.",
         readiness=standard_readiness(settings, db),
         blueprints=blueprints,
     )
-    app.extensions["db"] = db
-    return app
-
-
-def current_db() -> Database:
-    return current_app.extensions["db"]

@@ -19,13 +19,14 @@ from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, Str
                         func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 from shared.db import BigIntId, messaging_tables
 
 CODE = String(64)
 PERIOD = String(9)  # "2024" or "2020-2025"
 
 # Attributes measured for composition targets; also the counter columns.
-ATTRIBUTES = ("student", "non_state_enterprise", "woman", "ethnic_minority", "under_30")
+ATTRIBUTES = COMPOSITION_ATTRIBUTES
 
 
 class Base(DeclarativeBase):

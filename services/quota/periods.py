@@ -8,11 +8,11 @@ names it (see quotas.set_quota).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
+from shared.contracts.quotas import PERIOD_PATTERN
+
 TERM_ANCHOR = 2020
 TERM_YEARS = 5
 
@@ -45,7 +45,7 @@ class Period:
 
 def parse_period(code: str) -> Period:
     """The period of "2024" or "2020-2025"; raises InvalidPeriod with a bilingual message."""
-    match = _PATTERN.match(code or "")
+    match = PERIOD_PATTERN.match(code or "")
     if not match:
         raise InvalidPeriod("kỳ phải là một năm (2024) hoặc một nhiệm kỳ (2020-2025) / "
                             "period must be a year (2024) or a term (2020-2025)")

@@ -13,6 +13,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.db import lock_rows
+
 from .models import Organization, OrganizationParent, TreeVersion
 
 
@@ -20,11 +22,9 @@ def lock_tree(session: Session, *, exclusive: bool = False) -> None:
     """The one lock of the tree. Tree changes and term back-fills take the tree_version row
     exclusively, as their first statement, so their checks (no cycle, an active parent) see the
     tree as the previous change left it; a consumer's transaction shares it, so it sees the tree
-    and the counted terms as they are when it commits. (SQLite's BEGIN IMMEDIATE already
-    serialises writers.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        query = select(TreeVersion.version).where(TreeVersion.id == 1)
-        session.execute(query.with_for_update() if exclusive else query.with_for_update(read=True))
+    and the counted terms as they are when it commits. (On SQLite the database's one write lock
+    already serialises them: shared/db.py lock_rows.)"""
+    session.execute(lock_rows(select(TreeVersion.version).where(TreeVersion.id == 1), shared=not exclusive))
 
 
 MAX_DEPTH = 50  # far deeper than any real tree; stops a corrupt history from looping

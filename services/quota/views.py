@@ -13,6 +13,7 @@ from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.problems import Problem
 from shared.redis_client import get_redis
+from shared.web import current_db
 
 from . import importer, organizations, quotas
 from .models import Organization, OrganizationName, OrganizationParent
@@ -33,10 +34,6 @@ def _refuse_unusable_path():
             raise Problem(404, "Not Found", "không có tổ chức này / no such organisation",
                           errors={name: ["ký tự điều khiển / control characters"]})
 
-
-def _db():
-    from .app import current_db  # the app module imports this one
-    return current_db()
 
 
 def _store() -> ProgressStore:
@@ -67,7 +64,7 @@ def _org_view(session, org: Organization) -> dict:
 @blp.response(201, OrganizationOut)
 def create(body):
     """Tạo tổ chức / Create an organisation (admin; the parent must be in your subtree)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         if body["parent_code"] is None:
             principal = require_role("admin")
             if principal.org != ALL_ORGS:
@@ -88,7 +85,7 @@ def import_tree(files):
     require_role("admin")
     upload = files["file"]
     rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")  # before the transaction
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         principal = require_role("admin")
         if principal.org != ALL_ORGS:
             in_file = {r.get("code") for r in rows}
@@ -104,7 +101,7 @@ def import_tree(files):
 @blp.response(200, OrganizationOut)
 def get(code):
     """Một tổ chức với lịch sử tên và cấp trên / One organisation with its name and parent history."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _scope(session, code, "viewer")
         return _org_view(session, organizations.get_organization(session, code))
 
@@ -114,7 +111,7 @@ def get(code):
 @blp.response(200, OrganizationOut(many=True))
 def children(query, code):
     """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _scope(session, code, "viewer")
         organizations.get_organization(session, code)
         return [{c: getattr(o, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
@@ -136,7 +133,7 @@ def _tree_change(code: str, *others: str):
 @blp.response(200, OrganizationOut)
 def rename(body, code):
     """Đổi tên từ một ngày / Rename from a date (admin)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _tree_change(code)(session)
         org = organizations.rename_organization(session, code=code, name=body["name"],
                                                 effective_date=body["effective_date"] or clock.today())
@@ -148,7 +145,7 @@ def rename(body, code):
 @blp.response(200, OrganizationOut)
 def move(body, code):
     """Chuyển sang cấp trên khác từ một ngày / Move under another parent from a date (admin)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _tree_change(code, body["parent_code"])(session)
         org = organizations.move_organization(session, code=code, parent_code=body["parent_code"],
                                               effective_date=body["effective_date"] or clock.today())
@@ -160,7 +157,7 @@ def move(body, code):
 @blp.response(200, OrganizationOut)
 def merge(body, code):
     """Hợp nhất vào tổ chức khác / Merge into another organisation (admin); its children follow."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _tree_change(code, body["into_code"])(session)
         org = organizations.merge_organization(session, code=code, into_code=body["into_code"],
                                                effective_date=body["effective_date"] or clock.today())
@@ -172,7 +169,7 @@ def merge(body, code):
 @blp.response(200, OrganizationOut)
 def dissolve(body, code):
     """Giải thể; tổ chức trực thuộc chuyển về cấp trên / Dissolve; the children go to the parent (admin)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         # Where the children go, named or by default the parent, is touched too.
         _tree_change(code, body["children_to"] or organizations.get_organization(session, code).parent_code)(session)
         org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
@@ -185,7 +182,7 @@ def dissolve(body, code):
 @blp.response(200, QuotaOut)
 def put_quota(body, code, period):
     """Giao hoặc điều chỉnh chỉ tiêu / Set or change the quota for a year (2024) or term (2020-2025) (officer)."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         principal = _scope(session, code, "officer")
         if principal.org != ALL_ORGS and code == principal.org:
             # A quota is assigned from above: an officer sets those of the organisations below it.
@@ -201,7 +198,7 @@ def put_quota(body, code, period):
                                  changed_by=principal.sub)
         view = quotas.quota_view(quota)
     if new_term:
-        with _db().transaction() as session:
+        with current_db().transaction() as session:
             _store().copy_period(session, period)
     return view
 
@@ -210,7 +207,7 @@ def put_quota(body, code, period):
 @blp.response(200, QuotaOut(many=True))
 def list_quotas(code):
     """Chỉ tiêu các kỳ và lịch sử điều chỉnh / Quotas of every period with their history."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _scope(session, code, "viewer")
         return quotas.list_quotas(session, org_code=code)
 
@@ -220,7 +217,7 @@ def list_quotas(code):
 @blp.response(200, AllocationOut)
 def allocation(query, code):
     """Phân bổ chỉ tiêu cho tổ chức trực thuộc: đủ, thiếu, vượt / Allocation among children: fully, under, over."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _scope(session, code, "viewer")
         return quotas.allocation(session, org_code=code, period=query["period"], as_of=query["as_of"])
 
@@ -231,7 +228,7 @@ def allocation(query, code):
 def progress(query, code):
     """Tiến độ so với kế hoạch, cơ cấu, trạng thái, xếp hạng tổ chức trực thuộc /
     Progress against plan, composition, status, and each child ranked by achievement."""
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         _scope(session, code, "viewer")
         return progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
                                rank_by=query["rank_by"])

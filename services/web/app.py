@@ -41,13 +41,14 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     issuer = issuer or Issuer.from_settings(settings, web_settings)
     app = create_service_app(
         settings=settings,
+        db=db,
         title="chitieu web service",
         description="Tài khoản, đăng nhập và cấp thẻ truy cập / Accounts, sign-in and access tokens.",
         readiness={"database": db.ping, "redis": lambda: get_redis(settings.redis_url).ping()},
         blueprints=views.blueprints,
         keys=issuer.key_set(),  # its own API trusts exactly the keys it publishes
     )
-    app.extensions.update(db=db, issuer=issuer, web_settings=web_settings)
+    app.extensions.update(issuer=issuer, web_settings=web_settings)
     app.config.update(
         SECRET_KEY=_flask_secret(issuer),
         SESSION_COOKIE_NAME="chitieu_prefs",  # the language and the CSRF token; who you are is server-side

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from shared.auth import ROLES
+from shared.auth import ALL_ORGS, ROLES, Principal
 from shared.config import Settings
 from shared.db import Database
 from shared.problems import Problem
@@ -117,6 +117,4 @@ def run(session, args) -> None:
 
 
 def _server_principal():
-    from shared.auth import ALL_ORGS, Principal
-
     return Principal(sub=_by(), org=ALL_ORGS, role="admin")

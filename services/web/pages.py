@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 
 from shared.auth import ALL_ORGS
 from shared.problems import Problem
+from shared.web import current_db
 
 from . import accounts, sessions
 from .apiclient import path_part
@@ -24,9 +25,6 @@ from .labels import WHOLE_COUNTRY, role_label
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _web():
@@ -40,7 +38,7 @@ def load_signed_in_person():
     token = request.cookies.get(SESSION_COOKIE)
     if request.endpoint == "pages.static" or not token:
         return
-    with _db().transaction() as db:
+    with current_db().transaction() as db:
         found = sessions.resolve(db, token=token, settings=_web())
         if found:
             web_session, person = found
@@ -63,7 +61,7 @@ def login():
     if request.method == "GET" or not form.validate_on_submit():
         status = 200 if request.method == "GET" else 400
         return render_template("login.html", form=form, failed=False), status
-    with _db().transaction() as db:
+    with current_db().transaction() as db:
         person = accounts.authenticate(db, username=form.username.data, password=form.password.data)
         if person is None:
             # 401 is what the lock-out counts (app.py); the same page for every kind of failure.
@@ -81,7 +79,7 @@ def login():
 def logout():
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        with _db().transaction() as db:
+        with current_db().transaction() as db:
             sessions.close(db, token=token)
     lang = session.get("lang")
     session.clear()
@@ -100,7 +98,7 @@ def password():
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and form.validate_on_submit():
         try:
-            with _db().transaction() as db:
+            with current_db().transaction() as db:
                 person = accounts.get_user(db, user().username)
                 accounts.change_password(db, user=person, current=form.current_password.data,
                                          new=form.new_password.data, keep_token_hash=user().session_hash)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import ALL_ORGS, Principal, require_role
+from shared.web import current_db
 
 from . import accounts, bulk, clients
 from .apiclient import ServiceClient
@@ -26,9 +27,6 @@ users_blp = Blueprint("users", __name__, url_prefix="/users",
 clients_blp = Blueprint("clients", __name__, url_prefix="/clients",
                         description="Hệ thống kết nối (OAuth 2.0 client credentials) / API clients (admin)")
 
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _quota() -> ServiceClient:
@@ -50,7 +48,7 @@ def list_users(query):
     """Tài khoản có phạm vi là tổ chức `org` (mặc định: của bạn) / Accounts whose scope is `org` (default: yours)."""
     principal = require_role("officer")
     org = _listed_org(principal, query["org"])
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         stmt = select(User).order_by(User.username)
         if org is not None:
             stmt = stmt.where(User.org == org)
@@ -65,7 +63,7 @@ def create_user(body):
     principal = require_role("officer")
     require_role_at_most_own(role=body["role"], principal=principal)
     require_org_in_scope(org=accounts.scope_code(body["org"]), principal=principal, quota=_quota())
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         user, otp = accounts.create_user(session, username=body["username"], full_name=body["full_name"],
                                          org=body["org"], role=body["role"], created_by=principal.sub)
         return {**accounts.user_view(user), "one_time_password": otp}
@@ -83,7 +81,7 @@ def import_users(files):
     quota = _quota()
     bulk.check_people(people, principal=principal,
                       org_check=lambda org: require_org_in_scope(org=org, principal=principal, quota=quota))
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         created = bulk.create_people(session, people=people, created_by=principal.sub)
         content = bulk.answer_workbook(created)
     return Response(content, status=201, mimetype=XLSX,
@@ -102,7 +100,7 @@ def _managed_user(session, username: str, principal: Principal) -> User:
 def get_user(username):
     """Một tài khoản / One account."""
     principal = require_role("officer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         return accounts.user_view(_managed_user(session, username, principal))
 
 
@@ -116,7 +114,7 @@ def update_user(body, username):
         require_role_at_most_own(role=body["role"], principal=principal)
     if "org" in body:
         require_org_in_scope(org=accounts.scope_code(body["org"]), principal=principal, quota=_quota())
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         user = _managed_user(session, username, principal)
         return accounts.user_view(accounts.update_user(session, user=user, **body))
 
@@ -126,7 +124,7 @@ def update_user(body, username):
 def reset_password(username):
     """Cấp lại mật khẩu dùng một lần; đăng xuất mọi phiên / A new one-time password; every session ends."""
     principal = require_role("officer")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         user = _managed_user(session, username, principal)
         return {"username": user.username, "one_time_password": accounts.reset_password(session, user=user)}
 
@@ -138,7 +136,7 @@ def list_clients(query):
     """Hệ thống kết nối có phạm vi `org` / API clients whose scope is `org` (default: yours)."""
     principal = require_role("admin")
     org = _listed_org(principal, query["org"])
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         stmt = select(ApiClient).order_by(ApiClient.created_at)
         if org is not None:
             stmt = stmt.where(ApiClient.org == org)
@@ -153,7 +151,7 @@ def register_client(body):
     principal = require_role("admin")
     require_role_at_most_own(role=body["role"], principal=principal)
     require_org_in_scope(org=accounts.scope_code(body["org"]), principal=principal, quota=_quota())
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         client, secret = clients.register_client(session, name=body["name"], org=body["org"], role=body["role"],
                                                  created_by=principal.sub)
         return {**clients.client_view(client), "client_secret": secret,
@@ -165,7 +163,7 @@ def register_client(body):
 def revoke_client(client_id):
     """Thu hồi: không cấp thẻ mới; thẻ đã cấp hết hạn sau vài phút / Revoke: no new tokens; issued ones expire within minutes."""
     principal = require_role("admin")
-    with _db().transaction() as session:
+    with current_db().transaction() as session:
         client = clients.get_client(session, client_id)
         require_may_manage(org=client.org, role=client.role, principal=principal, quota=_quota())
         return clients.client_view(clients.revoke_client(session, client=client, revoked_by=principal.sub))

@@ -21,4 +21,5 @@ DEAD_LETTER_TOPIC = "dead-letter"
 __all__ = [
     "ALL_EVENT_TYPES", "BY_TYPE", "TOPICS", "DEAD_LETTER_TOPIC", "Event", "EventType", "InvalidEvent",
     "build_event", "parse_record", "to_message",
-] + [t.name.replace(".", "_").upper() for t in ALL_EVENT_TYPES]
+]
+__all__ += [t.name.replace(".", "_").upper() for t in ALL_EVENT_TYPES]

@@ -6,7 +6,11 @@ from marshmallow import Schema, fields, validate
 from .base import EventType
 
 TOPIC = "candidates"
-STAGES = ("source", "trained", "applied", "proposed", "admitted", "official", "withdrawn", "rejected", "removed")
+OPEN_STAGES = ("source", "trained", "applied", "proposed")  # in the pipeline, before admission
+MEMBER_STAGES = ("admitted", "official")  # probationary, then official member
+CLOSED_STAGES = ("withdrawn", "rejected", "removed")  # left the pipeline: candidate.closed's outcomes
+STAGES = OPEN_STAGES + MEMBER_STAGES + CLOSED_STAGES
+GENDERS = ("female", "male", "other")
 OCCUPATION_GROUPS = ("student", "state_enterprise", "non_state_enterprise", "farmer", "civil_servant",
                      "armed_forces", "other")
 REMINDER_KINDS = ("probation_ending", "certificate_expiring", "decision_overdue")
@@ -30,7 +34,7 @@ class StageChanged(Schema):
 class AdmissionAttributes(Schema):
     """What composition targets are measured on."""
 
-    gender = fields.String(required=True, validate=validate.OneOf(["female", "male", "other"]))
+    gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
     ethnic_minority = fields.Boolean(required=True)
     occupation_group = fields.String(required=True, validate=validate.OneOf(OCCUPATION_GROUPS))
     age_years = fields.Integer(required=True)  # full years on the admission date
@@ -64,7 +68,7 @@ class RecognisedOfficial(Schema):
 class CandidateClosed(Schema):
     candidate_id = fields.String(required=True)
     org_code = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(["withdrawn", "rejected", "removed"]))
+    outcome = fields.String(required=True, validate=validate.OneOf(CLOSED_STAGES))
     date = fields.Date(required=True)
 
 

@@ -1,10 +1,13 @@
 """Events of quotas and progress, published by the quota service; keyed by organisation code."""
+import re
+
 from marshmallow import Schema, fields, validate
 
 from .base import EventType
 
 TOPIC = "quotas"
-PERIOD = validate.Regexp(r"^\d{4}(-\d{4})?$", error="period is a year (2024) or a term (2020-2025)")
+PERIOD_PATTERN = re.compile(r"^(\d{4})(?:-(\d{4}))?$")  # a year (2024) or a term (2020-2025): first, last
+PERIOD = validate.Regexp(PERIOD_PATTERN, error="period is a year (2024) or a term (2020-2025)")
 COMPOSITION_ATTRIBUTES = ("student", "non_state_enterprise", "woman", "ethnic_minority", "under_30")
 
 
