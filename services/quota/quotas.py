@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from shared import clock
 from shared.contracts import QUOTA_ASSIGNED
 from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
+from shared.outbox import record_event
 from shared.problems import Problem
 
 from .models import CountedTerm, Quota, QuotaChange, outbox
 from .organizations import children_on, get_organization
 from .periods import InvalidPeriod, Period, parse_period, standard_term
-from shared.outbox import record_event
 
 SOURCE = "/quota"
 
