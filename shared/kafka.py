@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -44,10 +45,18 @@ def make_consumer(settings: Settings, *, group: str, topics: list[str], **overri
         heartbeat_interval_ms=2000,
         max_poll_records=500,
         max_poll_interval_ms=300000,
+        # A topic another process created a moment ago is seen within this (kafka-python: 5 min).
+        metadata_max_age_ms=30000,
     )
     config.update(overrides)
     consumer = KafkaConsumer(**config)
-    consumer.subscribe([settings.topic(t) for t in topics])
+    names = [settings.topic(t) for t in topics]
+    # Know every topic's partitions before the first poll joins the group: a topic missing from
+    # the metadata then would get no partitions in the assignment until the next rebalance.
+    deadline = time.monotonic() + 60
+    while not all(consumer.partitions_for_topic(name) for name in names) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    consumer.subscribe(names)
     return consumer
 
 

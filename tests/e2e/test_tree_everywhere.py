@@ -32,7 +32,8 @@ from tests.support import fresh_database, group_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
 FAST = dict(session_timeout_ms=6000, heartbeat_interval_ms=1000)
-ADMIN = {"Authorization": "Bearer " + token(sub="t", org="*", role="admin")}
+# Minted when the module is collected: valid long enough for the slowest whole-suite run.
+ADMIN = {"Authorization": "Bearer " + token(sub="t", org="*", role="admin", ttl=timedelta(hours=12))}
 
 
 def delete_group(settings, name: str) -> None:
