@@ -25,12 +25,16 @@ from shared.config import ROOT
 from shared.contracts import DEAD_LETTER_TOPIC, TOPICS
 from tests.deploy import compose_support as cs
 from tests.keys import test_issuer
-from tests.support import PG_ADMIN_URL, wait_until
+from tests.support import KAFKA_BOOTSTRAP, PG_ADMIN_URL, PG_SERVER_URL, PG_URL, REDIS_URL, wait_until
 
 pytestmark = pytest.mark.integration
 
 # The local stack's ports (scripts/stack.sh) for each container hostname of docker-compose.yml.
-LOCAL_PORTS = {"kafka": {"9092": "9092"}, "redis": {"6379": "6379"}, "postgres": {"5432": "5432"}}
+# (They move off ports another program holds; tests/support.py reads them from .stack/env.)
+LOCAL_PORTS = {"kafka": {"9092": KAFKA_BOOTSTRAP.rsplit(":", 1)[1]},
+               "redis": {"6379": REDIS_URL.rsplit(":", 1)[1].split("/")[0]},
+               "postgres": {"5432": PG_SERVER_URL.rsplit(":", 1)[1]}}
+PG_PORT = LOCAL_PORTS["postgres"]["5432"]
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ def natively(value: str, *, database: str, tmp_path: Path, port: int | None = No
     def local(m: re.Match) -> str:
         return f"127.0.0.1:{LOCAL_PORTS[m.group(1)][m.group(2)]}"
     value = re.sub(r"(?<![\w.-])(kafka|redis|postgres):(\d+)", local, value)
-    value = re.sub(r"(@127\.0\.0\.1:5432/)chitieu_[a-z]+$", rf"\g<1>{database}", value)
+    value = re.sub(rf"(@127\.0\.0\.1:{PG_PORT}/)chitieu_[a-z]+$", rf"\g<1>{database}", value)
     value = value.replace("/tmp/chitieu-heartbeat", str(tmp_path / "heartbeat"))
     value = value.replace("/var/lib/chitieu", str(tmp_path / "data"))
     # The compose secret's mount point: here, the tests' own issuer key file.
@@ -145,7 +149,7 @@ def readyz(port: int):
 def test_each_migration_job_brings_a_fresh_database_to_the_newest_revision(service, admin_env,
                                                                               fresh_database, tmp_path):
     migrate(service, admin_env, fresh_database, tmp_path)
-    engine = create_engine(f"postgresql+psycopg://chitieu:chitieu@127.0.0.1:5432/{fresh_database}")
+    engine = create_engine(PG_URL.format(name=fresh_database))
     try:
         with engine.connect() as conn:
             revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
@@ -187,7 +191,7 @@ def test_the_topic_job_and_a_relay_run_as_compose_runs_them(admin_env, namespace
     topics = ComposeService("kafka-topics", admin_env, database=fresh_database, tmp_path=tmp_path)
     result = topics.run()
     assert result.returncode == 0, result.stderr[-3000:]
-    admin = KafkaAdminClient(bootstrap_servers="127.0.0.1:9092")
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP)
     try:
         wanted = [f"{namespace}.{t}" for t in TOPICS + (DEAD_LETTER_TOPIC,)]
         described = {d["name"]: d for d in admin.describe_topics(wanted)}
@@ -222,7 +226,7 @@ def test_the_postgres_init_script_creates_each_service_database_once(real_stack,
     names = [f"compose_init_{uuid.uuid4().hex[:8]}_{s}" for s in ("quota", "candidates")]
     env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "INIT_DATABASES": " ".join(names),
            # The image runs the script on its local socket with trust; here, the local stack over TCP.
-           "PGHOST": "127.0.0.1", "PGPASSWORD": "chitieu"}
+           "PGHOST": "127.0.0.1", "PGPORT": PG_PORT, "PGPASSWORD": "chitieu"}
     script = ROOT / "deploy" / "compose" / "postgres-init.sh"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -291,7 +295,7 @@ def test_every_procfile_process_becomes_healthy_as_compose_runs_it(admin_env, se
 def test_the_postgres_healthcheck_needs_every_service_database(real_stack, fresh_database):
     postgres = cs.load({"POSTGRES_PASSWORD": "chitieu"})["services"]["postgres"]
     kind, line = postgres["healthcheck"]["test"]
-    env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPASSWORD": "chitieu"}
+    env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPASSWORD": "chitieu", "PGPORT": PG_PORT}
     ready = subprocess.run(["sh", "-c", line], env={**env, "INIT_DATABASES": f"postgres {fresh_database}"},
                            capture_output=True, timeout=60)
     assert ready.returncode == 0, ready
