@@ -7,6 +7,7 @@ import pytest
 from shared import kafka as shared_kafka
 from shared import redis_client
 from shared.config import Settings
+from tests.support import REDIS_URL
 
 pytestmark = pytest.mark.integration
 
@@ -26,10 +27,10 @@ def _in_child(check) -> bool:
 
 
 def test_a_forked_child_makes_its_own_redis_client(real_stack):
-    parent = redis_client.get_redis("redis://127.0.0.1:6379/0")
+    parent = redis_client.get_redis(REDIS_URL)
     assert parent.ping()
-    assert _in_child(lambda: redis_client.get_redis("redis://127.0.0.1:6379/0") is not parent
-                     and redis_client.get_redis("redis://127.0.0.1:6379/0").ping())
+    assert _in_child(lambda: redis_client.get_redis(REDIS_URL) is not parent
+                     and redis_client.get_redis(REDIS_URL).ping())
 
 
 def test_a_forked_child_makes_its_own_kafka_admin_client(real_stack):
