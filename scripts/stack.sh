@@ -29,7 +29,8 @@ PG_PORT="${CHITIEU_PG_PORT:-$(saved_port CHITIEU_PG_PORT)}"; PG_PORT="${PG_PORT:
 PG_USER="${CHITIEU_PG_USER:-chitieu}"
 PG_PASSWORD="${CHITIEU_PG_PASSWORD:-chitieu}"
 PG_DATABASES="${CHITIEU_PG_DATABASES:-chitieu_web chitieu_quota chitieu_candidates chitieu_notifications chitieu_test}"
-WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-90}"
+# Kafka recovering a large log after an unclean stop took over 90 s on a 2-core machine.
+WAIT_SECONDS="${CHITIEU_STACK_WAIT_SECONDS:-240}"
 # PostgreSQL runs as the postgres user, who must reach its data directory: when we are root, keep
 # it under postgres's home (the project may sit in a directory only root can enter).
 if [ "$(id -u)" = 0 ]; then
