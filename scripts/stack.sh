@@ -218,7 +218,13 @@ kafka_answers() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$ST
 
 start_kafka() {
   local dir="$STACK/kafka" pidfile="$STACK/kafka.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then say "Kafka already running"; return; fi
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    # A broker still recovering its log runs but does not answer yet: wait for it as for a new one.
+    say "Kafka already running"
+    wait_for "Kafka on 127.0.0.1:$KAFKA_PORT" "$WAIT_SECONDS" kafka_answers \
+      || die "Kafka runs but does not answer within ${WAIT_SECONDS}s: see $STACK/logs/kafka.log and kafka.out"
+    return
+  fi
   for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
     port_open "$p" && die "port $p is already taken by another process; free it or set CHITIEU_KAFKA_PORT / CHITIEU_KAFKA_CONTROLLER_PORT"
   done
