@@ -34,6 +34,9 @@ class ServiceClient:
 
     def request(self, method: str, service: str, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        if not self.urls.get(service):
+            raise Problem(503, "Service Unavailable", f"Không biết địa chỉ dịch vụ {service} / no URL for the "
+                                                      f"{service} service")
         try:
             return _http().request(method, self.urls[service].rstrip("/") + path, headers=headers,
                                    timeout=self.timeout_s, **kwargs)

@@ -21,7 +21,8 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import accounts, pages, views
+from . import accounts, assets, dashboard, overview, pages, quota_pages, reports, tree, views  # noqa: F401 (routes)
+from . import compression
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     app.session_interface = PreferencesCookie()
     Babel(app, locale_selector=lambda: session.get("lang", web_settings.languages[0]))
     app.register_blueprint(pages.bp)
+    app.register_blueprint(dashboard.bp)  # overview, tree, quota_pages and reports add its routes
+    app.register_blueprint(assets.bp)
+    app.add_template_global(assets.asset_url)
+    app.after_request(compression.compress_page)
 
     init_oauth(app, db=db, issuer=issuer)
 

@@ -33,6 +33,8 @@ class WebSettings:
     login_rate_per_minute: int = 30
     # Languages of the pages, the first is the default.
     languages: tuple[str, ...] = ("vi", "en")
+    # An open overview asks the APIs for its figures and new notices this often (seconds).
+    live_poll_s: int = 5
 
     @classmethod
     def from_env(cls) -> "WebSettings":
@@ -47,4 +49,5 @@ class WebSettings:
             login_max_failures=int(_env("WEB_LOGIN_MAX_FAILURES", "5")),
             login_lockout_minutes=int(_env("WEB_LOGIN_LOCKOUT_MINUTES", "15")),
             login_rate_per_minute=int(_env("WEB_LOGIN_RATE_PER_MINUTE", "30")),
+            live_poll_s=max(1, int(_env("WEB_LIVE_POLL_S", "5"))),
         )
