@@ -137,6 +137,8 @@ install_debian_packages() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
+  # The browser tests (tests/web/test_browser.py) drive Debian's Chromium with Playwright.
+  command -v chromium >/dev/null || missing+=(chromium)
   if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
     $SUDO apt-get update -qq || die "apt-get update failed${SUDO:+ (does this user have sudo rights?)}"

@@ -1,0 +1,223 @@
+"""The dashboard in a real browser: Playwright drives Debian's Chromium (/usr/bin/chromium,
+installed by scripts/stack.sh) against every process of the Procfile (tests/system.py) on the real
+Kafka, Redis and PostgreSQL, one system for the module.
+
+A ward officer gets an account, signs in and sets a password, sees the ward's figures equal to the
+quota API's, drills into a cell, assigns the cell's quota, downloads the XLSX report (read back with
+openpyxl: figures and Vietnamese headers), and sees the figures move on the open overview, and a
+"quota met" notice appear, after an admission made through the candidate API; the same pages at
+phone size (390x844) fit the screen; an organisation outside the ward answers 403 with a
+Vietnamese page. Screenshots of the overview, the tree and the report at desktop and phone size
+go to screenshots/ (README: Dashboard).
+"""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+import requests
+
+from services.quota import demo as quota_demo
+from shared import clock
+from shared.config import ROOT
+from tests.support import wait_until
+from tests.system import System
+from tests.web.conftest import CSRF
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "screenshots"
+WARD, CELL, OTHER_WARD = "P-DONG-SON", "P-DONG-SON-CB1", "P-QUANG-CAT"
+DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+PASSWORD = "mat-khau-cua-can-bo-2026"
+YEAR = str(clock.today().year)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, real_stack):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/stack.sh install installs Debian's chromium")
+    running = System(log_dir=tmp_path_factory.mktemp("browser-logs"), env={"CHITIEU_WEB_LIVE_POLL_S": "1"})
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def ward(system):
+    """The demo tree, this year's ward quota (assigned by the city), and the ward officer's account;
+    its password."""
+    quota = system.url("quota")
+    quota_demo.load(urls={"quota": quota}, token=system.token())
+    put = requests.put(f"{quota}/api/v1/organizations/{WARD}/quotas/{YEAR}", headers=system.headers(),
+                       json={"target": 3, "assigner_org_code": "TP-THANH-HOA"}, timeout=30)
+    assert put.status_code == 200, put.text
+    made = requests.post(f"{system.url('web')}/api/v1/users", headers=system.headers(org="TP-THANH-HOA"),
+                         json={"username": "can-bo-dong-son", "full_name": "Lê Thị Hoa", "org": WARD,
+                               "role": "officer"}, timeout=30)
+    assert made.status_code == 201, made.text
+    one_time = made.json()["one_time_password"]
+    # The one-time password changed first, as the sign-in pages ask (tests/web/test_end_to_end.py).
+    web, http = system.url("web"), requests.Session()
+    for path, data in (("/login", {"username": "can-bo-dong-son", "password": one_time}),
+                       ("/password", {"current_password": one_time, "new_password": PASSWORD, "confirm": PASSWORD})):
+        csrf = CSRF.search(http.get(f"{web}{path}", timeout=30).text).group(1)
+        done = http.post(f"{web}{path}", data={**data, "csrf_token": csrf}, timeout=30)
+        assert done.status_code == 200, done.text
+    assert done.url == f"{web}/"
+    return PASSWORD
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(),
+                            timeout=30, **kwargs)
+
+
+def figures_of(page) -> dict[str, str]:
+    return {name: page.locator(f'#live [data-figure="{name}"]').inner_text()
+            for name in ("admitted", "target", "percent")}
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def admit_today(system: System, cell: str) -> None:
+    """A candidate taken through the pipeline to admission today, through the candidate API."""
+    today = clock.today()
+    made = api(system, "candidates", "POST", "/candidates", json={
+        "full_name": "Nguyễn Văn Trình Duyệt", "date_of_birth": "2000-05-01", "gender": "male",
+        "ethnicity": "Kinh", "religion": None, "education_level": "university", "occupation_group": "student",
+        "national_id": "038200000111", "org_code": cell, "listed_on": (today - timedelta(days=700)).isoformat(),
+        "youth_union_member": False, "helpers": ["Lê Văn Bình"]})
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    for step in ({"to": "trained", "date": (today - timedelta(days=600)).isoformat(),
+                  "training_certificate_number": "GCN-TD-1"},
+                 {"to": "applied", "date": (today - timedelta(days=200)).isoformat(), "introducers": [
+                     {"full_name": "Lê Văn Bình", "official_member": True},
+                     {"full_name": "Trần Thị Cúc", "official_member": True}]},
+                 {"to": "proposed", "date": (today - timedelta(days=20)).isoformat(), "decision_number": "9/NQ-CB"},
+                 {"to": "admitted", "date": today.isoformat(), "decision_number": "9-QĐ/ĐU",
+                  "deciding_org_code": WARD}):
+        answer = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        assert answer.status_code == 201, answer.text
+
+
+def sign_in(page, web: str, password: str) -> None:
+    page.goto(f"{web}/login")
+    page.fill("#username", "can-bo-dong-son")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
+    web = system.url("web")
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="vi-VN")
+    page = context.new_page()
+    sign_in(page, web, ward)
+    page.wait_for_url(f"{web}/")
+
+    # The ward's figures equal the quota API's.
+    page.click("text=Xem tiến độ của tổ chức")
+    page.wait_for_url(f"{web}/org/{WARD}")
+    progress = api(system, "quota", "GET", f"/organizations/{WARD}/progress", params={"period": YEAR}).json()
+    assert figures_of(page) == {"admitted": str(progress["admitted"]), "target": str(progress["target"]),
+                                "percent": progress["percent_display"]}
+    assert page.locator('#live [data-figure="status"]').inner_text() == "Chưa bắt đầu"
+    shot(page, "overview-desktop")
+
+    # Drill into a cell from the tree.
+    page.click("nav.tabs >> text=Tổ chức trực thuộc")
+    rows = page.locator("table.ranked tbody tr[data-code]")
+    assert rows.count() == 2
+    shot(page, "tree-desktop")
+    page.click(f'tr[data-code="{CELL}"] a')
+    page.wait_for_url(f"{web}/org/{CELL}/tree?period={YEAR}")
+    assert "Chi bộ khu phố 1" in page.locator("h1").inner_text()
+    page.click('a[rel="up"]')
+    page.wait_for_url(f"{web}/org/{WARD}/tree?period={YEAR}")
+
+    # Assign the cell's quota for this year: 1.
+    page.click("nav.tabs >> text=Chỉ tiêu")
+    page.fill(f"#target-{CELL}", "1")
+    page.click(f'tr[data-code="{CELL}"] button[type=submit]')
+    page.wait_for_selector(".notice-success")
+    assert page.locator(f'tr[data-code="{CELL}"] [data-figure="target"]').inner_text() == "1"
+    assert page.locator('[data-figure="allocation"]').inner_text() == "Phân bổ thiếu"  # 1 of 3
+    assert "can-bo-dong-son" in page.locator("table.history").inner_text()
+    quotas = api(system, "quota", "GET", f"/organizations/{CELL}/quotas").json()
+    assert [(q["target"], q["assigner_org_code"]) for q in quotas if q["period"] == YEAR] == [(1, WARD)]
+
+    # The report: the XLSX from the quota API, and the print view.
+    page.click("nav.tabs >> text=Báo cáo")
+    shot(page, "report-desktop")
+    with page.expect_download() as download:
+        page.click("text=Tải báo cáo XLSX")
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    text = [[str(c) if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    flat = "\n".join(" | ".join(r) for r in text)
+    assert "Đảng bộ phường Đông Sơn" in flat and "Chi bộ khu phố 1" in flat and "Chỉ tiêu" in flat
+    cell_row = next(r for r in text if any("Chi bộ khu phố 1" in c for c in r))
+    assert "1" in cell_row  # the target just assigned
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden() and page.locator("table.ranked").is_visible()
+    page.emulate_media(media="screen")
+
+    # Live: the open overview moves after an admission through the candidate API, and the cell's
+    # "quota met" notice (in the ward's inbox: the ward assigned it) appears in the page.
+    page.goto(f"{web}/org/{WARD}")
+    wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
+               timeout=60, message="the candidate service never learnt the cell")
+    admit_today(system, CELL)
+    page.wait_for_function("document.querySelector('#live [data-figure=\"admitted\"]').textContent.trim() === '1'",
+                           timeout=60_000)
+    assert figures_of(page)["percent"] == "33,33%"
+    page.wait_for_selector('[data-notice="quota_met"]', timeout=60_000)
+    assert "Chi bộ khu phố 1" in page.locator('[data-notice="quota_met"]').inner_text()
+    context.close()
+
+
+def test_the_same_pages_fit_a_phone(system, ward, browser):
+    web = system.url("web")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
+    page = context.new_page()
+    sign_in(page, web, ward)
+    page.wait_for_url(f"{web}/")
+    for name, path in (("overview", f"/org/{WARD}"), ("tree", f"/org/{WARD}/tree"), ("report", f"/org/{WARD}/report"),
+                       ("quotas", f"/org/{WARD}/quotas")):
+        page.goto(web + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a 390px phone"
+        if name != "quotas":
+            shot(page, f"{name}-phone")
+    context.close()
+
+
+def test_outside_the_ward_is_a_vietnamese_403_page(system, ward, browser):
+    web = system.url("web")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, web, ward)
+    page.wait_for_url(f"{web}/")
+    answer = page.goto(f"{web}/org/{OTHER_WARD}")
+    assert answer.status == 403
+    assert page.locator("h1").inner_text() == "Không có quyền truy cập"
+    assert "Quảng Cát" not in page.content()
+    context.close()
