@@ -99,7 +99,9 @@ class QuotaOut(Schema):
 
 class ProgressQuery(Schema):
     period = fields.String(required=True, metadata={"description": "2024 or 2020-2025"})
-    as_of = fields.Date(load_default=None, metadata={"description": "judge the status on this date (default today)"})
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "a cut-off: the figures count the admissions dated up to this day, and the status is "
+                       "judged on it (default today, live figures)"})
     rank_by = fields.String(load_default="percent", validate=validate.OneOf(["percent", "admitted", "code"]))
 
 
