@@ -1,8 +1,9 @@
 """The progress report of an organisation and period: its figures and each child's, rankable.
-Figures come from Redis (live); targets and the tree from the database."""
+Figures come from Redis (live) unless `as_of` is a day inside the period: then they are a cut-off,
+the admissions dated up to that day (daily.py); targets and the tree come from the database."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -10,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from shared import clock
 
+from . import daily
+from .counters import FIELDS
 from .models import Quota
 from .organizations import children_on, get_organization
 from .figures import figures_view, quota_composition
 from .projection import ProgressStore
+from .periods import Period
 from .quotas import check_period, default_day
 
 
@@ -21,13 +25,14 @@ def progress_report(session: Session, store: ProgressStore, *, org_code: str, pe
                     as_of: date | None = None, rank_by: str = "percent") -> dict:
     parsed = check_period(period)
     org = get_organization(session, org_code)
+    cut_off = as_of
     as_of = as_of or clock.today()
     day = default_day(parsed, as_of)
     children = children_on(session, org_code, day)
     codes = [org_code] + [c.code for c in children]
     quotas = {q.org_code: q for q in session.execute(select(Quota).where(
         Quota.period == period, Quota.org_code.in_(codes))).scalars()}
-    figures = dict(zip(codes, store.figures([(c, period) for c in codes])))
+    figures = figures_of(session, store, codes, period=parsed, cut_off=cut_off)
 
     def view(code: str) -> dict:
         quota = quotas.get(code)
@@ -42,6 +47,17 @@ def progress_report(session: Session, store: ProgressStore, *, org_code: str, pe
         row["rank"] = i
     return {"org_code": org.code, "org_name": org.name, "period": period, "as_of": as_of,
             "elapsed_share": round(parsed.elapsed_share(as_of), 4), **view(org_code), "children": rows}
+
+
+def figures_of(session: Session, store: ProgressStore, codes: list[str], *, period: Period,
+               cut_off: date | None) -> dict[str, dict[str, int]]:
+    """Each organisation's figures for `period`: live (Redis) with no cut-off or one on or after the
+    period's last day; otherwise the admissions dated up to `cut_off` (none before the period)."""
+    if cut_off is None or cut_off >= period.end - timedelta(days=1):
+        return dict(zip(codes, store.figures([(c, period.code) for c in codes])))
+    if cut_off < period.start:
+        return {c: dict.fromkeys(FIELDS, 0) for c in codes}
+    return daily.sums(session, codes, start=period.start, last=cut_off)
 
 
 def _rank_key(rank_by: str):

@@ -16,11 +16,13 @@ from shared.redis_client import get_redis
 from shared.web import current_db
 
 from . import importer, organizations, quotas
+from .forecast import forecast as forecast_of
+from .pace import pace_series
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
 from .report import progress_report
-from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ImportIn, ImportOut, MergeIn, MoveIn, OrganizationIn,
-                      OrganizationOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn)
+from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
+                      OrganizationIn, OrganizationOut, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                 description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
@@ -232,6 +234,34 @@ def progress(query, code):
         _scope(session, code, "viewer")
         return progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
                                rank_by=query["rank_by"])
+
+
+@blp.route("/<code>/forecast")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, ForecastOut)
+def forecast(query, code):
+    """Dự báo kết quả cuối kỳ / Forecast of the period's final figure, with a range and a verdict.
+
+    For a year: admitted so far (up to as_of, default today) divided by the share of a year's
+    admissions this organisation made by the same day in each of the five earlier years that had
+    any (their mean; the range from the largest and the smallest share). Without such a year, and
+    for a term, the even pace: admitted / elapsed share of the period. `on_track` when the forecast
+    reaches the target (`margin` above it), else `at_risk` (`shortfall` admissions short).
+    docs/forecast.md has the method and its worked example."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        return forecast_of(session, org_code=code, period=query["period"], as_of=query["as_of"])
+
+
+@blp.route("/<code>/pace")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, PaceOut)
+def pace(query, code):
+    """Tiến độ theo tháng / Cumulative admissions by month against the even pace to the target,
+    and the previous year's curve (years), for the charts; agrees with progress as of any date."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        return pace_series(session, org_code=code, period=query["period"], as_of=query["as_of"])
 
 
 blueprints = [blp]
