@@ -21,7 +21,7 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import accounts, assets, dashboard, overview, pages, quota_pages, reports, tree, views  # noqa: F401 (routes)
+from . import accounts, assets, dashboard, overview, pages, quota_pages, reports, tree, views
 from . import compression
 from .cookies import PreferencesCookie
 from .issuer import Issuer
@@ -31,6 +31,7 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+DASHBOARD_PAGES = (overview, tree, quota_pages, reports)  # their routes are on dashboard.bp
 
 
 def create_app(settings: Settings | None = None, *, web_settings: WebSettings | None = None,

@@ -4,8 +4,11 @@ and the forecast; its figures and "quota met" notices refreshed in place (htmx, 
 CHITIEU_WEB_LIVE_POLL_S seconds) while the page is open."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from shared.problems import Problem
 
@@ -15,7 +18,10 @@ from .current import api, login_required
 from .dashboard import bp, org_path, page, period_arg, quota_get
 from .progress_view import composition, figures, pace_chart
 
-MONTHS = [f"{m:02d}" for m in range(1, 13)]
+VERDICT_LABELS = {"on_track": _l("Kịp chỉ tiêu"), "at_risk": _l("Có nguy cơ không đạt")}
+METHOD_LABELS = {"seasonal": _l("Theo nhịp độ năm nay và mùa vụ của các năm trước."),
+                 "even_pace": _l("Theo nhịp độ đều từ đầu kỳ (chưa có năm trước để so)."),
+                 "final": _l("Kỳ đã kết thúc: số liệu cuối cùng."), "not_started": _l("Kỳ chưa bắt đầu.")}
 
 
 @bp.route("/org/<code>")
@@ -26,7 +32,7 @@ def overview(code: str):
     return page("dashboard/overview.html", code=code, period=period, active="dash.overview",
                 org_name=progress["org_name"], as_of=formatting.day(progress.get("as_of")),
                 live=live_context(code, period, progress, after=_latest_notice(code)),
-                composition=composition(progress), chart=_chart(code, period, progress),
+                composition=composition(progress), chart=_chart(code, period),
                 forecast=_forecast(code, period))
 
 
@@ -70,36 +76,42 @@ def _notices(code: str, after: int | None) -> list[dict]:
             for n in found]
 
 
-def _chart(code: str, period: str, progress: dict) -> dict | None:
-    """Cumulative admissions by month (the quota API's pace series), for a year."""
-    if "-" in period:
-        return None
+def _chart(code: str, period: str) -> dict | None:
+    """Cumulative admissions by month against the even pace and the previous year (the quota API's
+    pace series)."""
     series = _optional(org_path(code, "/pace"), period=period)
-    if series is None:
+    if not series or not series.get("months"):
         return None
-    target = progress.get("target")
-    months = [m for m in series.get("months", [])]
-    actual = [m.get("cumulative") for m in months]
-    previous = [m.get("previous_cumulative") for m in months] if any(
-        m.get("previous_cumulative") is not None for m in months) else None
-    even = [round(target * (i + 1) / 12, 1) for i in range(12)] if target else None
-    labels = [formatting_month(m.get("month"), i) for i, m in enumerate(months)] or MONTHS
-    return pace_chart(months=labels, actual=actual, even=even, previous=previous,
-                      previous_label=_("Năm %(year)s", year=int(period) - 1))
+    months = series["months"]
+    even = [m.get("even_pace") for m in months] if series.get("target") else None
+    previous = [m.get("previous_year") for m in months] if series.get("previous_period") else None
+    return pace_chart(months=[_month_label(m["month"]) for m in months], actual=[m.get("admitted") for m in months],
+                      even=even, previous=previous, previous_label=series.get("previous_period") or "")
 
 
-def formatting_month(value: str | None, index: int) -> str:
+def _month_label(value: str) -> str:
     """'2024-06' -> '06/2024'."""
-    if value and len(value) == 7:
-        return f"{value[5:]}/{value[:4]}"
-    return MONTHS[index % 12]
+    return f"{value[5:]}/{value[:4]}" if len(value) == 7 else value
 
 
 def _forecast(code: str, period: str) -> dict | None:
     answer = _optional(org_path(code, "/forecast"), period=period)
-    if not answer:
+    if not answer or answer.get("expected") is None:
         return None
-    return answer
+    verdict = answer.get("verdict")
+    if verdict == "on_track":
+        margin = _("vượt chỉ tiêu %(n)s", n=formatting.number(answer.get("margin") or 0))
+    elif verdict == "at_risk":
+        margin = _("thiếu %(n)s so với chỉ tiêu; cần %(m)s mỗi tháng còn lại",
+                   n=formatting.number(answer.get("shortfall") or 0),
+                   m=formatting.number(Decimal(answer["needed_per_month"])) if answer.get("needed_per_month")
+                   else "–")
+    else:
+        margin = ""
+    return {"expected": formatting.number(answer["expected"]), "low": formatting.number(answer.get("low")),
+            "high": formatting.number(answer.get("high")), "verdict": verdict or "none",
+            "verdict_label": str(VERDICT_LABELS.get(verdict, "")), "margin_text": margin,
+            "method": str(METHOD_LABELS.get(answer.get("method"), answer.get("method") or ""))}
 
 
 def _optional(path: str, **params) -> dict | None:

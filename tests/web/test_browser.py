@@ -13,7 +13,7 @@ go to screenshots/ (README: Dashboard).
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
