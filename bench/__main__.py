@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 BENCHES = ("quota_progress", "quota_rebuild", "candidates_import", "notifications_consumer", "notifications_delivery",
-           "notifications_latency")
+           "notifications_latency", "web_dashboard")
 
 
 def main(argv: list[str]) -> int:
