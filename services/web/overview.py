@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from shared.problems import Problem
 
 from . import formatting
-from .apiclient import path_part
+from .apiclient import ServiceClient, path_part
 from .current import api, login_required
-from .dashboard import bp, org_path, page, period_arg, quota_get
+from .dashboard import bp, org_path, page, period_arg, together
 from .progress_view import composition, figures, pace_chart
 
 VERDICT_LABELS = {"on_track": _l("Kịp chỉ tiêu"), "at_risk": _l("Có nguy cơ không đạt")}
@@ -27,28 +27,35 @@ METHOD_LABELS = {"seasonal": _l("Theo nhịp độ năm nay và mùa vụ của 
 @bp.route("/org/<code>")
 @login_required
 def overview(code: str):
-    period = period_arg()
-    progress = quota_get(org_path(code, "/progress"), period=period)
+    period, client = period_arg(), api()
+    params = {"period": period}
+    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params=params),
+                   pace=lambda: _optional(client, org_path(code, "/pace"), params),
+                   forecast=lambda: _optional(client, org_path(code, "/forecast"), params),
+                   latest=lambda: _latest_notice(client, code))
+    progress = got["progress"]
     return page("dashboard/overview.html", code=code, period=period, active="dash.overview",
                 org_name=progress["org_name"], as_of=formatting.day(progress.get("as_of")),
-                live=live_context(code, period, progress, after=_latest_notice(code)),
-                composition=composition(progress), chart=_chart(code, period),
-                forecast=_forecast(code, period))
+                live=live_context(code, period, progress, notices=[], after=got["latest"]),
+                composition=composition(progress), chart=_chart(got["pace"]), forecast=_forecast(got["forecast"]))
 
 
 @bp.route("/org/<code>/live")
 @login_required
 def live(code: str):
     """The figures and new notices of an open overview (htmx swaps this fragment)."""
-    period = period_arg()
-    progress = quota_get(org_path(code, "/progress"), period=period)
-    after = _int_arg("after")
-    return render_template("partials/live.html", live=live_context(code, period, progress, after=after))
+    period, client, after = period_arg(), api(), _int_arg("after")
+    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params={"period": period}),
+                   notices=lambda: _notices(client, code, after))
+    return render_template("partials/live.html",
+                           live=live_context(code, period, got["progress"], notices=got["notices"], after=after))
 
 
-def live_context(code: str, period: str, progress: dict, *, after: int | None) -> dict:
+def live_context(code: str, period: str, progress: dict, *, notices: list[dict], after: int | None) -> dict:
     return {"code": code, "period": period, "figures": figures(progress), "after": after,
-            "notices": _notices(code, after), "every_s": current_app.extensions["web_settings"].live_poll_s}
+            "notices": [{"id": n["id"], "kind": n["kind"], "text": n["text"], "at": formatting.moment(n.get("created_at"))}
+                        for n in notices],
+            "every_s": current_app.extensions["web_settings"].live_poll_s}
 
 
 def _int_arg(name: str) -> int | None:
@@ -56,30 +63,27 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _latest_notice(code: str) -> int | None:
+def _latest_notice(client: ServiceClient, code: str) -> int | None:
     """The newest notice of the organisation's inbox when the page opens (newer ones are shown)."""
     try:
-        latest = api().get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"limit": 1})
+        latest = client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"limit": 1})
     except Problem:
         return None  # no live notices while the notification service does not answer
     return latest[0]["id"] if latest else 0
 
 
-def _notices(code: str, after: int | None) -> list[dict]:
+def _notices(client: ServiceClient, code: str, after: int | None) -> list[dict]:
     if after is None:
         return []
     try:
-        found = api().get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"after_id": after})
+        return client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"after_id": after})
     except Problem:
         return []
-    return [{"id": n["id"], "kind": n["kind"], "text": n["text"], "at": formatting.moment(n.get("created_at"))}
-            for n in found]
 
 
-def _chart(code: str, period: str) -> dict | None:
+def _chart(series: dict | None) -> dict | None:
     """Cumulative admissions by month against the even pace and the previous year (the quota API's
     pace series)."""
-    series = _optional(org_path(code, "/pace"), period=period)
     if not series or not series.get("months"):
         return None
     months = series["months"]
@@ -94,8 +98,7 @@ def _month_label(value: str) -> str:
     return f"{value[5:]}/{value[:4]}" if len(value) == 7 else value
 
 
-def _forecast(code: str, period: str) -> dict | None:
-    answer = _optional(org_path(code, "/forecast"), period=period)
+def _forecast(answer: dict | None) -> dict | None:
     if not answer or answer.get("expected") is None:
         return None
     verdict = answer.get("verdict")
@@ -114,10 +117,10 @@ def _forecast(code: str, period: str) -> dict | None:
             "method": str(METHOD_LABELS.get(answer.get("method"), answer.get("method") or ""))}
 
 
-def _optional(path: str, **params) -> dict | None:
+def _optional(client: ServiceClient, path: str, params: dict) -> dict | None:
     """An answer the page can do without (404: not offered for this period or organisation)."""
     try:
-        return quota_get(path, **params)
+        return client.get("quota", path, params=params)
     except Problem as problem:
         if problem.status in (404, 405, 422):
             return None

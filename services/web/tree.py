@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from shared.problems import Problem
 
-from .current import login_required, user
-from .dashboard import bp, org_path, page, period_arg, quota_get
+from .current import api, login_required, user
+from .dashboard import bp, org_path, page, period_arg, quota_get, together
 from .progress_view import figures, ranked_children
 
 SEARCH_LIMIT = 20
@@ -19,9 +19,10 @@ SEARCH_LIMIT = 20
 @bp.route("/org/<code>/tree")
 @login_required
 def tree(code: str):
-    period = period_arg()
-    progress = quota_get(org_path(code, "/progress"), period=period)
-    org = quota_get(org_path(code))
+    period, client = period_arg(), api()
+    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params={"period": period}),
+                   org=lambda: client.get("quota", org_path(code)))
+    progress, org = got["progress"], got["org"]
     parent = org.get("parent_code") if code != user().org else None
     return page("dashboard/tree.html", code=code, period=period, active="dash.tree",
                 org_name=progress["org_name"], own=figures(progress), children=ranked_children(progress),
