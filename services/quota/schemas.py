@@ -5,6 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared.codes import OrgCode
+from shared.pagination import PageQuery, page_schema
 from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 
 from .organizations import ORG_TYPES
@@ -48,6 +49,29 @@ class OrganizationOut(Schema):
 
 class AsOfQuery(Schema):
     as_of = fields.Date(load_default=None, metadata={"description": "the tree in force on this date (default today)"})
+
+
+class ChildrenQuery(AsOfQuery, PageQuery):
+    pass
+
+
+class SearchQuery(PageQuery):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=300), metadata={
+        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn'"})
+
+
+class OrganizationSummary(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    status = fields.String()
+    parent_code = fields.String(allow_none=True)
+    founded_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+
+
+OrganizationPage = page_schema(OrganizationSummary, "OrganizationPage")
 
 
 class RenameIn(Schema):

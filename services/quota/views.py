@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.pagination import offset, page_of
 from shared.problems import Problem
 from shared.redis_client import get_redis
 from shared.web import current_db
@@ -18,11 +19,13 @@ from shared.web import current_db
 from . import importer, organizations, quotas
 from .forecast import forecast as forecast_of
 from .pace import pace_series
+from .search import search_organizations
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
 from .report import progress_report
-from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
-                      OrganizationIn, OrganizationOut, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn)
+from .schemas import (AllocationOut, ChildrenQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
+                      OrganizationIn, OrganizationOut, OrganizationPage, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn,
+                      SearchQuery)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                 description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
@@ -108,17 +111,33 @@ def get(code):
         return _org_view(session, organizations.get_organization(session, code))
 
 
+@blp.route("")
+@blp.arguments(SearchQuery, location="query")
+@blp.response(200, OrganizationPage)
+def search(query):
+    """Tìm tổ chức theo tên, có dấu hoặc không, trong phạm vi của bạn / Find organisations by name,
+    with or without diacritics, in your subtree (the tree in force today); paginated (page,
+    per_page; shared/pagination.py), ordered by name."""
+    principal = require_role("viewer")
+    with current_db().transaction() as session:
+        rows, total = search_organizations(session, q=query["q"],
+                                           within=None if principal.org == ALL_ORGS else principal.org,
+                                           offset=offset(query), limit=query["per_page"])
+        return page_of(rows, total=total, query=query)
+
+
 @blp.route("/<code>/children")
-@blp.arguments(AsOfQuery, location="query")
-@blp.response(200, OrganizationOut(many=True))
+@blp.arguments(ChildrenQuery, location="query")
+@blp.response(200, OrganizationPage)
 def children(query, code):
-    """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of."""
+    """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of,
+    ordered by code; paginated (page, per_page; shared/pagination.py)."""
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
         organizations.get_organization(session, code)
-        return [{c: getattr(o, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
-                                            "ended_on", "merged_into")}
-                for o in organizations.children_on(session, code, query["as_of"] or clock.today())]
+        rows = organizations.children_on(session, code, query["as_of"] or clock.today())
+        start = offset(query)
+        return page_of(rows[start:start + query["per_page"]], total=len(rows), query=query)
 
 
 def _tree_change(code: str, *others: str):
