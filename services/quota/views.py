@@ -5,7 +5,7 @@ token limits every call to that organisation's subtree ('*' = the whole country)
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -22,10 +22,11 @@ from .pace import pace_series
 from .search import search_organizations
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
-from .report import progress_report
+from .report import official_report, progress_report
+from .report_xlsx import XLSX, report_workbook
 from .schemas import (AllocationOut, ChildrenQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
                       OrganizationIn, OrganizationOut, OrganizationPage, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn,
-                      SearchQuery)
+                      ReportOut, ReportQuery, SearchQuery)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                 description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
@@ -281,6 +282,28 @@ def pace(query, code):
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
         return pace_series(session, org_code=code, period=query["period"], as_of=query["as_of"])
+
+
+@blp.route("/<code>/report")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200, ReportOut)
+@blp.doc(responses={"200": {"description": "JSON, or the workbook with format=xlsx or its Accept", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportOut"}},
+                                        XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+def report(query, code):
+    """Báo cáo kết quả của tổ chức và các tổ chức trực thuộc / The official progress table of an
+    organisation and its children: title, organisation, period, figures as of, report date,
+    Vietnamese headers, children ranked by achievement, their total and the organisation's own line.
+    XLSX with `format=xlsx` or `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        table = official_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"])
+    wants = query["format"] or ("xlsx" if request.accept_mimetypes.best_match(["application/json", XLSX]) == XLSX
+                                else "json")
+    if wants == "xlsx":
+        name = f"bao-cao-{code}-{query['period']}.xlsx"
+        return Response(report_workbook(table), mimetype=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return table
 
 
 blueprints = [blp]
