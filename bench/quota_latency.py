@@ -93,6 +93,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--cells", type=int, default=250_000)
+    parser.add_argument("--cases", default="", help="comma-separated case numbers to run (default: all)")
+    parser.add_argument("--profile", action="store_true", help="print where a root request spends its time")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"quota API latency ({args.db})")
@@ -130,15 +132,22 @@ def main() -> None:
                 ("search q=x0042, national", f"{base}", {"q": "x0042"}, national),
             ]
             results = {}
-            for label, url_, params, headers in cases:
-                timings = measure(http, url_, params, headers, args.requests)
+            chosen = {int(c) for c in args.cases.split(",") if c}
+            for number, (label, url_, params, headers) in enumerate(cases):
+                if chosen and number not in chosen:
+                    continue
+                # The 3,000-row answers take longer: fewer of them.
+                timings = measure(http, url_, params, headers, args.requests // (5 if "3,000" in label else 1))
                 results[label] = timings
                 print(f"  {label:48s} p50 {statistics.median(timings):6.1f} ms  p95 {pct(timings, 0.95):6.1f} ms"
                       f"  p99 {pct(timings, 0.99):6.1f} ms")
-            root_p99 = pct(results[cases[0][0]], 0.99)
-            print(f"  national root p99 {root_p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: "
-                  f"{'met' if root_p99 <= TARGET_P99_MS else 'MISSED'})")
+            if cases[0][0] in results:
+                root_p99 = pct(results[cases[0][0]], 0.99)
+                print(f"  national root p99 {root_p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: "
+                      f"{'met' if root_p99 <= TARGET_P99_MS else 'MISSED'})")
             server.shutdown()
+            if not args.profile:
+                return
 
             # Where one root request spends its time, in-process (no HTTP).
             client = app.test_client()

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import clock
 
 from . import daily
 from .counters import FIELDS
-from .models import ATTRIBUTES, Quota
-from .organizations import children_on, get_organization
-from .figures import figures_view, percent_of_plan, quota_composition
+from .models import ATTRIBUTES
+from .catalog import CATALOG
+from .organizations import get_organization
+from .figures import figures_view, percent_of_plan
 from .projection import ProgressStore
 from .periods import Period
 from .quotas import check_period, default_day
@@ -24,28 +24,26 @@ from .quotas import check_period, default_day
 def progress_report(session: Session, store: ProgressStore, *, org_code: str, period: str,
                     as_of: date | None = None, rank_by: str = "percent") -> dict:
     parsed = check_period(period)
-    org = get_organization(session, org_code)
     cut_off = as_of
     as_of = as_of or clock.today()
     day = default_day(parsed, as_of)
-    children = children_on(session, org_code, day)
-    codes = [org_code] + [c.code for c in children]
-    quotas = {q.org_code: q for q in session.execute(select(Quota).where(
-        Quota.period == period, Quota.org_code.in_(codes))).scalars()}
+    rows_of = CATALOG.report_rows(session, org_code=org_code, period=period, day=day)
+    if rows_of is None:
+        get_organization(session, org_code)  # raises the 404
+    codes = [org_code] + [c.code for c in rows_of.children]
     figures = figures_of(session, store, codes, period=parsed, cut_off=cut_off)
 
     def view(code: str) -> dict:
-        quota = quotas.get(code)
-        return figures_view(target=quota.target if quota else None, figures=figures[code], period=parsed,
-                            as_of=as_of, composition=quota_composition(quota))
+        target, composition = rows_of.quotas.get(code, (None, []))
+        return figures_view(target=target, figures=figures[code], period=parsed, as_of=as_of,
+                            composition=composition)
 
-    rows = []
-    for child in children:
-        rows.append({"code": child.code, "name": child.name, "type": child.type, **view(child.code)})
+    rows = [{"code": child.code, "name": child.name, "type": child.type, **view(child.code)}
+            for child in rows_of.children]
     rows.sort(key=_rank_key(rank_by))
     for i, row in enumerate(rows, start=1):
         row["rank"] = i
-    return {"org_code": org.code, "org_name": org.name, "period": period, "as_of": as_of,
+    return {"org_code": org_code, "org_name": rows_of.org_name, "period": period, "as_of": as_of,
             "elapsed_share": round(parsed.elapsed_share(as_of), 4), **view(org_code), "children": rows}
 
 
