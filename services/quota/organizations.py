@@ -17,6 +17,7 @@ from shared.outbox import record_event
 from shared.problems import Problem
 from shared.text import fold
 
+from .catalog import CATALOG, bump_catalog_version
 from .models import Organization, OrganizationName, OrganizationParent, TreeVersion, outbox
 from .tree import SqlTree, lock_tree
 
@@ -83,7 +84,7 @@ def state_of(session: Session, code: str) -> dict:
 
 def is_within(session: Session, code: str, ancestor: str, *, on: date | None = None) -> bool:
     """True if `code` is `ancestor` or lies below it in the tree in force on `on` (default today)."""
-    return ancestor in SqlTree(session).ancestors(code, on or clock.today())
+    return ancestor in CATALOG.ancestors(session, code, on or clock.today())
 
 
 def children_on(session: Session, code: str, on: date) -> list[Organization]:
@@ -149,6 +150,7 @@ def rename_organization(session: Session, *, code: str, name: str, effective_dat
             latest.valid_to = effective_date
         session.add(OrganizationName(code=code, name=name, valid_from=effective_date))
     org.name, org.name_folded = name, fold(name)
+    bump_catalog_version(session)  # cached reports show names
     record_event(session, outbox=outbox, event_type=ORGANIZATION_RENAMED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "previous_name": previous, "effective_date": effective_date})
     publish_states(session, [code])
