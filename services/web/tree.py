@@ -39,7 +39,7 @@ def search():
         raise Problem(400, _("Từ khóa quá dài"), _("Tối đa 100 ký tự."), errors={"q": [_("Tối đa 100 ký tự.")]})
     results = []
     if q:
-        answer = quota_get("/api/v1/organizations", q=q, limit=SEARCH_LIMIT)
+        answer = quota_get("/api/v1/organizations", q=q, per_page=SEARCH_LIMIT)
         items = answer.get("items", []) if isinstance(answer, dict) else answer
         results = [{"code": o["code"], "name": o["name"]} for o in items]
     template = "partials/search_results.html" if request.headers.get("HX-Request") else "dashboard/search.html"

@@ -153,6 +153,11 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     assert "Chi bộ khu phố 1" in page.locator("h1").inner_text()
     page.click('a[rel="up"]')
     page.wait_for_url(f"{web}/org/{WARD}/tree?period={YEAR}")
+    # Search by name without diacritics (the quota API's search, within the ward).
+    page.fill("#q", "khu pho 2")
+    page.press("#q", "Enter")
+    page.wait_for_selector('#search-results a[href*="P-DONG-SON-CB2"]')
+    assert page.locator("#search-results li").count() == 1
 
     # Assign the cell's quota for this year: 1.
     page.click("nav.tabs >> text=Chỉ tiêu")
@@ -170,12 +175,17 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     shot(page, "report-desktop")
     with page.expect_download() as download:
         page.click("text=Tải báo cáo XLSX")
-    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-    text = [[str(c) if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
-    flat = "\n".join(" | ".join(r) for r in text)
-    assert "Đảng bộ phường Đông Sơn" in flat and "Chi bộ khu phố 1" in flat and "Chỉ tiêu" in flat
-    cell_row = next(r for r in text if any("Chi bộ khu phố 1" in c for c in r))
-    assert "1" in cell_row  # the target just assigned
+    assert download.value.suggested_filename.endswith(".xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+                .iter_rows(values_only=True))
+    header = next(r for r in rows if r and "Tổ chức đảng" in r)
+    for title in ("STT", "Tổ chức đảng", "Chỉ tiêu", "Đã kết nạp", "Tỷ lệ so với chỉ tiêu", "Tình trạng"):
+        assert title in header, title
+    by_code = {r[header.index("Mã")]: r for r in rows if r and len(r) > 1}
+    cell = by_code[CELL]
+    assert cell[header.index("Tổ chức đảng")] == "Chi bộ khu phố 1"
+    assert (cell[header.index("Chỉ tiêu")], cell[header.index("Đã kết nạp")]) == (1, 0)  # the quota just assigned
+    assert any(WARD in str(c) or "Đảng bộ phường Đông Sơn" in str(c) for r in rows for c in r if c)
     page.emulate_media(media="print")
     assert page.locator(".site-header").is_hidden() and page.locator("table.ranked").is_visible()
     page.emulate_media(media="screen")

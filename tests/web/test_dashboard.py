@@ -122,3 +122,12 @@ def test_vendored_assets_match_their_pins_and_are_served_compressed(web):
     assert gzip.decompress(answer.data) == (assets.VENDOR / assets.ASSETS["htmx"].name).read_bytes()
     assert "immutable" in answer.headers["Cache-Control"]
     assert client.get("/assets/vendor/other.js").status_code == 404
+
+
+def test_the_search_finds_names_without_diacritics_within_the_subtree(officer):
+    html = officer.get("/search?q=dong+son&period=2024").get_data(as_text=True)
+    assert "Đảng bộ phường Đông Sơn" in html and "Quảng Cát" not in html
+    fragment = officer.get("/search?q=khu pho", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.startswith('<div id="search-results">') and "Chi bộ khu phố 1" in fragment
+    assert "Chi bộ thôn" not in fragment  # Quảng Cát's cells are outside the ward
+    assert officer.get("/search?q=" + "x" * 101).status_code == 400
