@@ -16,7 +16,7 @@ from . import formatting
 from .apiclient import ServiceClient, path_part
 from .current import api, login_required
 from .dashboard import bp, org_path, page, period_arg, together
-from .progress_view import composition, figures, pace_chart
+from .progress_view import composition, figures, pace_charts
 
 VERDICT_LABELS = {"on_track": _l("Kịp chỉ tiêu"), "at_risk": _l("Có nguy cơ không đạt")}
 METHOD_LABELS = {"seasonal": _l("Theo nhịp độ năm nay và mùa vụ của các năm trước."),
@@ -81,7 +81,7 @@ def _notices(client: ServiceClient, code: str, after: int | None) -> list[dict]:
         return []
 
 
-def _chart(series: dict | None) -> dict | None:
+def _chart(series: dict | None) -> list[dict] | None:
     """Cumulative admissions by month against the even pace and the previous year (the quota API's
     pace series)."""
     if not series or not series.get("months"):
@@ -89,7 +89,7 @@ def _chart(series: dict | None) -> dict | None:
     months = series["months"]
     even = [m.get("even_pace") for m in months] if series.get("target") else None
     previous = [m.get("previous_year") for m in months] if series.get("previous_period") else None
-    return pace_chart(months=[_month_label(m["month"]) for m in months], actual=[m.get("admitted") for m in months],
+    return pace_charts(months=[_month_label(m["month"]) for m in months], actual=[m.get("admitted") for m in months],
                       even=even, previous=previous, previous_label=series.get("previous_period") or "")
 
 
@@ -104,16 +104,18 @@ def _forecast(answer: dict | None) -> dict | None:
     verdict = answer.get("verdict")
     if verdict == "on_track":
         margin = _("vượt chỉ tiêu %(n)s", n=formatting.number(answer.get("margin") or 0))
-    elif verdict == "at_risk":
+    elif verdict == "at_risk" and answer.get("needed_per_month"):
         margin = _("thiếu %(n)s so với chỉ tiêu; cần %(m)s mỗi tháng còn lại",
                    n=formatting.number(answer.get("shortfall") or 0),
-                   m=formatting.number(Decimal(answer["needed_per_month"])) if answer.get("needed_per_month")
-                   else "–")
+                   m=formatting.number(Decimal(answer["needed_per_month"])))
+    elif verdict == "at_risk":
+        margin = _("thiếu %(n)s so với chỉ tiêu", n=formatting.number(answer.get("shortfall") or 0))
     else:
         margin = ""
-    return {"expected": formatting.number(answer["expected"]), "low": formatting.number(answer.get("low")),
-            "high": formatting.number(answer.get("high")), "verdict": verdict or "none",
-            "verdict_label": str(VERDICT_LABELS.get(verdict, "")), "margin_text": margin,
+    spread = answer.get("low") is not None and answer.get("low") != answer.get("high")
+    return {"expected": formatting.number(answer["expected"]), "spread": spread,
+            "low": formatting.number(answer.get("low")), "high": formatting.number(answer.get("high")),
+            "verdict": verdict or "none", "verdict_label": str(VERDICT_LABELS.get(verdict, "")), "margin_text": margin,
             "method": str(METHOD_LABELS.get(answer.get("method"), answer.get("method") or ""))}
 
 

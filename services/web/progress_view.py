@@ -47,19 +47,28 @@ def ranked_children(progress: dict) -> list[dict]:
     return [figures(child) for child in progress.get("children") or []]
 
 
-def pace_chart(*, months: list[str], actual: list[int | None], even: list[float] | None,
-               previous: list[int] | None, previous_label: str) -> dict:
-    """The ECharts option of cumulative admissions by month against the even pace to the target
-    and the previous period's curve (months without data yet are gaps)."""
-    series = [{"name": _("Thực hiện"), "type": "line", "data": actual, "smooth": False, "symbolSize": 6,
-               "lineStyle": {"width": 3}, "itemStyle": {"color": "#b3261e"}}]
+def pace_charts(*, months: list[str], actual: list[int | None], even: list[float] | None,
+                previous: list[int] | None, previous_label: str) -> list[dict]:
+    """The ECharts options of the two charts: cumulative admissions by month against the even pace
+    to the target, and against the previous year's curve (months not reached yet are gaps)."""
+    done = {"name": _("Thực hiện"), "type": "line", "data": actual, "symbolSize": 6, "lineStyle": {"width": 3},
+            "itemStyle": {"color": "#b3261e"}}
+    charts = []
     if even is not None:
-        series.append({"name": _("Tiến độ đều đến chỉ tiêu"), "type": "line", "data": even,
-                       "lineStyle": {"type": "dashed"}, "itemStyle": {"color": "#59636e"}, "symbol": "none"})
+        charts.append({"id": "pace-even", "title": _("So với tiến độ đều đến chỉ tiêu"), "option": _line(months, [
+            done, {"name": _("Tiến độ đều đến chỉ tiêu"), "type": "line", "data": even, "symbol": "none",
+                   "lineStyle": {"type": "dashed"}, "itemStyle": {"color": "#59636e"}}])})
     if previous is not None:
-        series.append({"name": previous_label, "type": "line", "data": previous,
-                       "itemStyle": {"color": "#0969da"}, "symbolSize": 4})
-    return {"animation": False, "tooltip": {"trigger": "axis"},
-            "legend": {"bottom": 0}, "grid": {"left": 48, "right": 16, "top": 24, "bottom": 56},
+        charts.append({"id": "pace-previous", "title": _("So với năm trước"), "option": _line(months, [
+            done, {"name": previous_label, "type": "line", "data": previous, "symbolSize": 4,
+                   "itemStyle": {"color": "#0969da"}}])})
+    if not charts:
+        charts.append({"id": "pace-even", "title": _("Lũy kế kết nạp theo tháng"), "option": _line(months, [done])})
+    return charts
+
+
+def _line(months: list[str], series: list[dict]) -> dict:
+    return {"animation": False, "tooltip": {"trigger": "axis"}, "legend": {"bottom": 0},
+            "grid": {"left": 48, "right": 16, "top": 16, "bottom": 56},
             "xAxis": {"type": "category", "data": months, "boundaryGap": False},
             "yAxis": {"type": "value", "minInterval": 1}, "series": series}

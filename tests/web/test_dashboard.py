@@ -53,6 +53,14 @@ def test_the_overview_shows_the_api_figures(officer, quota_url):
     assert f'data-figure="admitted">{api["admitted"]}<' in html
     assert "Đảng bộ phường Đông Sơn" in html and "0,00%" in html
     assert 'hx-trigger="every 5s"' in html and assets.asset_url("htmx") in html
+    # The two charts (against the even pace, against 2023) and the forecast, from the quota API.
+    assert 'id="pace-even-data"' in html and 'id="pace-previous-data"' in html and assets.asset_url("echarts") in html
+    forecast = requests.get(f"{quota_url}/api/v1/organizations/P-DONG-SON/forecast", params={"period": "2024"},
+                            headers={"Authorization": "Bearer " + token(sub="t", org="*", role="admin")},
+                            timeout=30).json()
+    assert f'data-figure="forecast">{forecast["expected"]}<' in html
+    assert forecast["verdict"] == "at_risk" and 'data-figure="verdict">Có nguy cơ không đạt<' in html
+    assert f"thiếu {forecast['shortfall']} so với chỉ tiêu" in html
 
 
 def test_the_tree_ranks_the_children_and_drills_down(officer):
