@@ -4,34 +4,50 @@ in templates."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask import g
 from flask_babel import get_locale
 
 from shared import clock
 
 
-def _locale() -> str:
+def _locale_name() -> str:
     try:
-        return str(get_locale() or "vi")
+        if "format_locale" not in g:
+            g.format_locale = str(get_locale() or "vi")
+        return g.format_locale
     except RuntimeError:  # outside a request (tests, scripts)
         return "vi"
 
 
+@lru_cache(maxsize=8)
+def _separators(name: str) -> dict[int, str]:
+    """The locale's decimal and grouping symbols (Babel), to put in place of Python's '.' and ','.
+    Python formats the digits: a ranked table formats hundreds of numbers, and Babel's own
+    formatting was most of its render time (about 0.3 ms a row)."""
+    locale = Locale.parse(name)
+    return str.maketrans({".": get_decimal_symbol(locale), ",": get_group_symbol(locale)})
+
+
 def number(value: int | float | Decimal | None) -> str:
-    """1732 -> '1.732' (vi); None -> '–'."""
+    """1732 -> '1.732' (vi), '1,732' (en); None -> '–'."""
     if value is None:
         return "–"
-    return format_decimal(value, locale=_locale())
+    text = f"{value:,}" if isinstance(value, int) else f"{Decimal(str(value)):,f}"
+    return text.translate(_separators(_locale_name()))
 
 
 def percent(value: str | Decimal | float | None) -> str:
     """The percent of plan as the press prints it, two decimals: '115.47' -> '115,47%' (vi)."""
     if value is None:
         return "–"
-    return format_decimal(Decimal(str(value)), format="#,##0.00", locale=_locale()) + "%"
+    exact = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{exact:,.2f}".translate(_separators(_locale_name())) + "%"
 
 
 def day(value: date | str | None) -> str:
