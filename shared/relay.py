@@ -245,9 +245,10 @@ class OutboxRelay:
                 session.execute(update(outbox).where(outbox.c.seq == seq).values(
                     attempts=outbox.c.attempts + 1, last_error=error))
 
-    def run(self, stop: threading.Event, *, idle_sleep: float = 0.1) -> None:
+    def run(self, stop: threading.Event, *, idle_sleep: float | None = None) -> None:
         """Publish until `stop` is set; backs off while the broker or the database is away. Prunes
         old rows between passes when given a pruner (at most once per its interval)."""
+        idle_sleep = self.settings.relay_idle_s if idle_sleep is None else idle_sleep
         ensure_topics_done = False
         backoff = 0.5
         while not stop.is_set():
