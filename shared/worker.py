@@ -6,6 +6,8 @@ import os
 import threading
 from typing import Callable
 
+from kafka.errors import KafkaError
+
 from .config import Settings
 from .consumer import ConsumerRunner, install_sigterm
 from .db import Database
@@ -41,13 +43,28 @@ def run_consumer(runner: ConsumerRunner) -> None:
 
 
 def _consume(runner: ConsumerRunner, stop: threading.Event) -> None:
-    try:
-        runner.run(stop)
-    except DeadLetterLimitReached as exc:
-        # Exiting would have the process restarted, and each restart would dead-letter another
-        # window of events: it stays stopped, saying why, until it is stopped (and fixed).
-        while not stop.is_set():
-            log.critical("consumer stopped by the dead-letter limit; fix the cause, restart it, then replay "
-                         "its dead letters (chitieu dead-letters list)", extra={"consumer": runner.name,
-                                                                                  "why": str(exc)})
-            stop.wait(300)
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            runner.run(stop)
+            return
+        except KafkaError:
+            # The broker away or too slow at start (metadata, topics, group): start again rather
+            # than exit; nothing was committed past what was applied, so nothing is lost.
+            log.exception("consumer could not talk to Kafka; starting again", extra={"consumer": runner.name,
+                                                                                      "in_s": backoff})
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 30)
+        except DeadLetterLimitReached as exc:
+            _stay_stopped(runner, stop, exc)
+            return
+
+
+def _stay_stopped(runner: ConsumerRunner, stop: threading.Event, exc: DeadLetterLimitReached) -> None:
+    # Exiting would have the process restarted, and each restart would dead-letter another
+    # window of events: it stays stopped, saying why, until it is stopped (and fixed).
+    while not stop.is_set():
+        log.critical("consumer stopped by the dead-letter limit; fix the cause, restart it, then replay "
+                     "its dead letters (chitieu dead-letters list)", extra={"consumer": runner.name,
+                                                                              "why": str(exc)})
+        stop.wait(300)
