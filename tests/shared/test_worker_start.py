@@ -10,11 +10,11 @@ import threading
 
 import pytest
 
+from shared.config import Settings
 from shared.relay import OutboxRelay
 from shared.worker import _consume
 from tests.shared.effects_app import effect_counts, make_db, make_runner
 from tests.shared.test_messaging import write_events
-from shared.config import Settings
 from tests.support import KAFKA_BOOTSTRAP, fresh_database, wait_until
 
 pytestmark = pytest.mark.integration
