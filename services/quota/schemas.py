@@ -121,7 +121,9 @@ class QuotaOut(Schema):
     history = fields.List(fields.Dict())
 
 
-class ProgressQuery(Schema):
+class ProgressQuery(PageQuery):
+    """The children ranked are a list: page and per_page as every list (shared/pagination.py)."""
+
     period = fields.String(required=True, metadata={"description": "2024 or 2020-2025"})
     as_of = fields.Date(load_default=None, metadata={
         "description": "a cut-off: the figures count the admissions dated up to this day, and the status is "
@@ -149,7 +151,9 @@ class ProgressOut(Schema):
     expected_by_now = fields.Float(allow_none=True)
     composition = fields.List(fields.Dict())
     counts = fields.Dict()
-    children = fields.List(fields.Dict())
+    children = fields.List(fields.Dict(), metadata={"description": "this page of the children, ranked (rank is overall)"})
+    children_total = fields.Integer(metadata={"description": "children in every page together"})
+    children_next = fields.String(allow_none=True, metadata={"description": "URL of the next page of children"})
 
 
 class AllocationOut(Schema):

@@ -249,11 +249,14 @@ def allocation(query, code):
 @blp.response(200, ProgressOut)
 def progress(query, code):
     """Tiến độ so với kế hoạch, cơ cấu, trạng thái, xếp hạng tổ chức trực thuộc /
-    Progress against plan, composition, status, and each child ranked by achievement."""
+    Progress against plan, composition, status, and each child ranked by achievement; the children
+    come a page at a time (page, per_page; children_total, children_next and a Link header)."""
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
-        return progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
-                               rank_by=query["rank_by"])
+        report = progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
+                                 rank_by=query["rank_by"], offset=offset(query), limit=query["per_page"])
+    page, headers = page_of(report["children"], total=report["children_total"], query=query)
+    return {**report, "children_next": page["next"]}, headers
 
 
 @blp.route("/<code>/forecast")

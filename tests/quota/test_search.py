@@ -56,3 +56,30 @@ def test_pages_with_total_next_link_and_limits(client, admin):
     for bad in ("per_page=0", "per_page=501", "page=0", "page=x"):
         resp = client.get(f"/api/v1/organizations/TINH/children?{bad}", headers=admin)
         assert resp.status_code == 422 and bad.split("=")[0] in str(resp.get_json()["errors"])
+
+
+def test_progress_children_ranked_over_all_pages(client, admin, db):
+    from datetime import date
+
+    from services.quota.ledger import AdmissionChange, apply_changes
+    from services.quota.models import ATTRIBUTES
+
+    add_org(client, admin, "TINH", "Đảng bộ tỉnh", "province")
+    for i in range(7):
+        add_org(client, admin, f"CB-{i}", f"Chi bộ số {i}", "cell", "TINH")
+        assert client.put(f"/api/v1/organizations/CB-{i}/quotas/2024", json={"target": 10},
+                          headers=admin).status_code == 200
+    with db.transaction() as session:  # CB-i admits i: CB-6 ranks first
+        apply_changes(session, changes=[AdmissionChange(f"e{i}-{n}", f"c{i}-{n}", f"CB-{i}", date(2024, 3, 1),
+                                                        dict.fromkeys(ATTRIBUTES, False))
+                                        for i in range(7) for n in range(i)])
+    url = "/api/v1/organizations/TINH/progress?period=2024&as_of=2024-12-30&per_page=3"
+    first = client.get(url, headers=admin)
+    body = first.get_json()
+    assert [(c["rank"], c["code"]) for c in body["children"]] == [(1, "CB-6"), (2, "CB-5"), (3, "CB-4")]
+    assert body["children_total"] == 7 and body["admitted"] == 21 and 'rel="next"' in first.headers["Link"]
+    last = client.get(body["children_next"], headers=admin).get_json()
+    last = client.get(last["children_next"], headers=admin).get_json()
+    assert [(c["rank"], c["code"], c["percent_display"]) for c in last["children"]] == [(7, "CB-0", "0,00%")]
+    assert last["children_next"] is None
+    assert len(client.get(url.replace("per_page=3", "per_page=500"), headers=admin).get_json()["children"]) == 7
