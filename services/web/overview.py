@@ -29,7 +29,8 @@ METHOD_LABELS = {"seasonal": _l("Theo nhịp độ năm nay và mùa vụ của 
 def overview(code: str):
     period, client = period_arg(), api()
     params = {"period": period}
-    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params=params),
+    # The overview shows no children: one row of them is all it asks for.
+    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params={**params, "per_page": 1}),
                    pace=lambda: _optional(client, org_path(code, "/pace"), params),
                    forecast=lambda: _optional(client, org_path(code, "/forecast"), params),
                    latest=lambda: _latest_notice(client, code))
@@ -45,7 +46,8 @@ def overview(code: str):
 def live(code: str):
     """The figures and new notices of an open overview (htmx swaps this fragment)."""
     period, client, after = period_arg(), api(), _int_arg("after")
-    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"), params={"period": period}),
+    got = together(progress=lambda: client.get("quota", org_path(code, "/progress"),
+                                                params={"period": period, "per_page": 1}),
                    notices=lambda: _notices(client, code, after))
     return render_template("partials/live.html",
                            live=live_context(code, period, got["progress"], notices=got["notices"], after=after))

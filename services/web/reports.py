@@ -13,6 +13,7 @@ from .current import api, login_required
 from .dashboard import bp, org_path, page, period_arg, quota_get
 from .progress_view import figures, ranked_children
 
+REPORT_ROWS = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -20,7 +21,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @login_required
 def report(code: str):
     period = period_arg()
-    progress = quota_get(org_path(code, "/progress"), period=period)
+    # The whole table (up to the API's largest page; the XLSX always has every row).
+    progress = quota_get(org_path(code, "/progress"), period=period, per_page=REPORT_ROWS)
     return page("dashboard/report.html", code=code, period=period, active="dash.report",
                 org_name=progress["org_name"], own=figures(progress), children=ranked_children(progress),
                 today=formatting.day(clock.today()), as_of=formatting.day(progress.get("as_of")))

@@ -139,3 +139,15 @@ def test_the_search_finds_names_without_diacritics_within_the_subtree(officer):
     assert fragment.startswith('<div id="search-results">') and "Chi bộ khu phố 1" in fragment
     assert "Chi bộ thôn" not in fragment  # Quảng Cát's cells are outside the ward
     assert officer.get("/search?q=" + "x" * 101).status_code == 400
+
+
+def test_a_long_ranking_comes_a_page_at_a_time(web, officer):
+    from services.web import tree
+    with web.test_request_context("/org/P00/tree"):
+        assert tree.pages("P00", "2024", 1, 100) is None
+        pages = tree.pages("P00", "2024", 2, 3000)
+        assert pages["text"] == "Trang 2 / 30 (3.000 tổ chức)"
+        assert pages["previous"] == "/org/P00/tree?period=2024&page=1"
+        assert pages["next"] == "/org/P00/tree?period=2024&page=3"
+    assert officer.get("/org/P-DONG-SON/tree?page=0").status_code == 400
+    assert officer.get("/org/P-DONG-SON/tree?page=2").status_code == 200  # past the end: no rows
