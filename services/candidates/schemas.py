@@ -10,6 +10,7 @@ from shared import clock
 from shared.codes import OrgCode
 from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KINDS, STAGES
 
+from .decisions import MAX_DECISIONS, Decision
 from .pipeline import TARGETS
 from .registry import mask_national_id
 
@@ -227,3 +228,30 @@ class OrganizationOut(Schema):
 class ImportResult(Schema):
     imported = fields.Integer()
     candidate_ids = fields.List(fields.String())
+
+
+# --- admission decisions in bulk ----------------------------------------------------------------
+
+class DecisionsBody(Schema):
+    decisions = fields.List(fields.Nested(Decision), required=True,
+                            validate=validate.Length(min=1, max=MAX_DECISIONS))
+
+
+class DecisionsFile(Schema):
+    file = Upload(required=True, metadata={"description": "a .csv (UTF-8) or .xlsx file; first row = column names, "
+                                                          "Vietnamese (template) or English; dates dd/mm/yyyy or ISO"})
+
+
+class DecisionRowOut(Schema):
+    row = fields.String(metadata={"description": "'row N' of the file as the spreadsheet numbers it, or "
+                                                 "'decisions[i]' of a JSON body"})
+    candidate_id = fields.String()
+    decision_number = fields.String()
+    status = fields.String(validate=validate.OneOf(("admitted", "already_recorded")))
+    warnings = fields.List(fields.Nested(Finding))
+
+
+class DecisionsResult(Schema):
+    recorded = fields.Integer(metadata={"description": "admissions recorded by this request"})
+    already_recorded = fields.Integer(metadata={"description": "decisions recorded before (nothing changed)"})
+    rows = fields.List(fields.Nested(DecisionRowOut))

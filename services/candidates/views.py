@@ -16,13 +16,13 @@ from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.contracts.candidates import OPEN_STAGES
 from shared.problems import Problem
-from shared.spreadsheets import read_table
+from shared.spreadsheets import XLSX_MIMETYPE, read_table, xlsx_template
 from shared.web import current_db
 
-from . import idempotency, importer, pipeline, registry, reminders, tree
+from . import decisions, idempotency, importer, pipeline, registry, reminders, tree
 from .models import CellStrength
 from .schemas import (CandidateCreate, CandidateDetail, CandidateOut, CandidatePage, CandidateQuery,
-                      CellStrengthRequest, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
+                      CellStrengthRequest, DecisionsBody, DecisionsFile, DecisionsResult, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
                       RemindersQuery, TransferOut, TransferRequest, TransferResult, TransitionOut, TransitionRequest,
                       TransitionResult)
 
@@ -37,7 +37,9 @@ candidates_blp = Blueprint("candidates", __name__, url_prefix="/candidates",
                            description="Quần chúng ưu tú và quá trình kết nạp / Candidates and their pipeline")
 organizations_blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                               description="Cây tổ chức (bản sao), phễu, nhắc việc / Local tree, funnel, reminders")
-blueprints = [candidates_blp, organizations_blp]
+decisions_blp = Blueprint("admission-decisions", __name__, url_prefix="/admission-decisions",
+                          description="Quyết định kết nạp hàng loạt / Admission decisions in bulk")
+blueprints = [candidates_blp, organizations_blp, decisions_blp]
 
 
 
@@ -255,3 +257,53 @@ def list_reminders(args, code):
                 "reminders": [{"reminder_id": r.reminder_id, "kind": r.kind, "candidate_id": r.candidate_id,
                                "full_name": r.full_name, "org_code": r.org_code, "due_date": r.due_date}
                               for r in found]}
+
+
+# --- admission decisions in bulk ----------------------------------------------------------------------
+
+@decisions_blp.route("", methods=["POST"])
+@decisions_blp.response(201, DecisionsResult, description="recorded (200: every decision was recorded before)")
+@decisions_blp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": DecisionsBody}, "multipart/form-data": {"schema": DecisionsFile}}},
+    responses={"413": {"description": f"more than {decisions.MAX_DECISIONS:,} decisions"},
+               "422": {"description": "row-by-row errors (`errors`: {'row N' or 'decisions[i]': {field: [...]}}); "
+                                      "nothing was recorded"}}, **IDEMPOTENCY_DOC)
+def record_admission_decisions():
+    """Many admission decisions at once, all or none: each admits its candidate as `POST /candidates/{id}/
+    transitions {to: admitted}` would (same rules, history, events). A decision already recorded (same
+    deciding organisation and number, same candidate) changes nothing, so sending a file again is safe."""
+    require_role("officer")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise Problem(422, "Missing file", "send the decisions as the multipart field 'file'",
+                          errors={"file": ["Thiếu tệp. / The file is missing."]})
+        content = upload.read()
+        rows = decisions.rows_from_table(read_table(content, upload.filename or ""))
+        fingerprint = idempotency.request_hash(upload.filename or "", content)
+    else:
+        body = request.get_json(silent=True)
+        rows = decisions.rows_from_json(body)
+        fingerprint = idempotency.request_hash(body)
+
+    def action(session):
+        principal = require_role("officer")
+        report = decisions.record_decisions(session, rows=rows, recorded_by=principal.sub,
+                                            allowed=_visible_to(session, principal), holidays=holidays())
+        return (201 if report.recorded else 200), DecisionsResult().dump(report)
+
+    return _idempotent("POST /admission-decisions", fingerprint, action)
+
+
+@decisions_blp.route("/template", methods=["GET"])
+@decisions_blp.doc(responses={"200": {"description": "an XLSX workbook", "content": {XLSX_MIMETYPE: {}}}})
+def admission_decisions_template():
+    """The XLSX template of a decisions file: Vietnamese headers, an example row, dates as dd/mm/yyyy."""
+    require_role("viewer")
+    return _xlsx(xlsx_template(decisions.TEMPLATE, title="Quyết định kết nạp"), "mau-quyet-dinh-ket-nap.xlsx")
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    response = Response(content, mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
