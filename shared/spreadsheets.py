@@ -239,3 +239,21 @@ def cell_letter(index: int) -> str:
 
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def cell_errors(errors: dict[str, dict[str, Any]], *, header: list[str], names: list[str]) -> list[dict[str, Any]]:
+    """An import's row report ({"row N": {field: [messages]}}) as the cells a spreadsheet shows:
+    [{row, column: "C", header: "Ngày sinh", field, messages}], so that a page can show each error next
+    to its cell. `header` is the file's own first row, `names` the column names it was read as
+    (rename_header); a field of no column (a rule on the whole row) has column and header None."""
+    where = {name: (cell_letter(i + 1), label) for i, (label, name) in enumerate(zip(header, names))}
+    cells = []
+    for label, fields_ in errors.items():
+        if not label.startswith("row ") or not isinstance(fields_, dict):
+            continue
+        row = int(label[4:])
+        for name, messages in fields_.items():
+            column, title = where.get(name, (None, None))
+            cells.append({"row": row, "column": column, "header": title, "field": name,
+                          "messages": messages if isinstance(messages, list) else [str(messages)]})
+    return cells

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from shared.contracts.candidates import CLOSED_STAGES
 from shared.db import lock_rows
 from shared.problems import Problem
-from shared.spreadsheets import Table, TemplateColumn, iso_day, rename_header
+from shared.spreadsheets import Table, TemplateColumn, cell_errors, iso_day, rename_header
 
 from . import pipeline
 from .models import Candidate, Transition
@@ -143,10 +143,17 @@ class Report:
     rows: list[dict[str, Any]]
 
 
+def file_columns(table: Table) -> tuple[list[str], list[str]]:
+    """The file's own header and the column names it is read as (for the report's cells)."""
+    return table.header, rename_header(table.header, ALIASES)
+
+
 def record_decisions(session: Session, *, rows: list[Row], recorded_by: str, allowed: Callable[[str], bool],
-                     holidays: frozenset[date] = frozenset()) -> Report:
-    """Admit every candidate the rows name, or none (Problem 422 naming each bad row); see the module
-    docstring. `allowed(org_code)` says whether the caller may write in that cell."""
+                     holidays: frozenset[date] = frozenset(),
+                     columns: tuple[list[str], list[str]] | None = None) -> Report:
+    """Admit every candidate the rows name, or none (Problem 422 naming each bad row, and for a file
+    each bad cell: `columns` = file_columns(table)); see the module docstring. `allowed(org_code)`
+    says whether the caller may write in that cell."""
     if not rows:
         raise Problem(422, "No decisions", "there are no decisions to record",
                       errors={"decisions": ["Không có quyết định nào. / No decisions."]})
@@ -217,7 +224,8 @@ def record_decisions(session: Session, *, rows: list[Row], recorded_by: str, all
     if bad:
         errors = {r.label: r.errors for r in bad[:MAX_REPORTED_ROWS]}
         raise Problem(422, "Decisions refused", f"{len(bad)} row(s) have errors; nothing was recorded "
-                      f"(first: {bad[0].label})", errors=errors)
+                      f"(first: {bad[0].label})", errors=errors,
+                      cells=cell_errors(errors, header=columns[0], names=columns[1]) if columns else None)
     return Report(recorded=recorded, already_recorded=already, rows=report)
 
 

@@ -188,6 +188,15 @@ def import_candidates(files):
     return _idempotent("POST /candidates/import", idempotency.request_hash(upload.filename or "", content), action)
 
 
+@candidates_blp.route("/import/template", methods=["GET"])
+@candidates_blp.doc(responses={"200": {"description": "an XLSX workbook", "content": {XLSX_MIMETYPE: {}}}})
+def candidates_import_template():
+    """The XLSX template of a candidates import: Vietnamese headers, an example row, dates as dd/mm/yyyy,
+    and a second sheet saying what each column takes."""
+    require_role("viewer")
+    return _xlsx(xlsx_template(importer.TEMPLATE, title="Danh sách quần chúng"), "mau-danh-sach-quan-chung.xlsx")
+
+
 # --- organisations ----------------------------------------------------------------------------------
 
 def _org(session, code: str, role: str):
@@ -279,17 +288,19 @@ def record_admission_decisions():
             raise Problem(422, "Missing file", "send the decisions as the multipart field 'file'",
                           errors={"file": ["Thiếu tệp. / The file is missing."]})
         content = upload.read()
-        rows = decisions.rows_from_table(read_table(content, upload.filename or ""))
+        table = read_table(content, upload.filename or "")
+        rows, columns = decisions.rows_from_table(table), decisions.file_columns(table)
         fingerprint = idempotency.request_hash(upload.filename or "", content)
     else:
         body = request.get_json(silent=True)
-        rows = decisions.rows_from_json(body)
+        rows, columns = decisions.rows_from_json(body), None
         fingerprint = idempotency.request_hash(body)
 
     def action(session):
         principal = require_role("officer")
         report = decisions.record_decisions(session, rows=rows, recorded_by=principal.sub,
-                                            allowed=_visible_to(session, principal), holidays=holidays())
+                                            allowed=_visible_to(session, principal), holidays=holidays(),
+                                            columns=columns)
         return (201 if report.recorded else 200), DecisionsResult().dump(report)
 
     return _idempotent("POST /admission-decisions", fingerprint, action)

@@ -117,6 +117,7 @@ def test_vietnamese_xlsx_file_with_national_ids(client, db):
                        content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "date" in resp.json["errors"]["row 2"] and admitted(db) == 2
+    assert {(c["row"], c["column"], c["header"]) for c in resp.json["cells"]} == {(2, "D", "Ngày quyết định")}
 
 
 def test_template_and_roles(client):
