@@ -185,16 +185,16 @@ def rename_header(header: list[str], aliases: dict[str, str]) -> list[str]:
     return [folded.get(fold_label(h), h.strip()) for h in header]
 
 
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})([/.])(\d{1,2})\2(\d{4})$")
 
 
 def iso_day(text: str) -> str:
-    """A date cell as ISO text: dd/mm/yyyy (as Vietnamese officials write it, also with '.' or '-')
+    """A date cell as ISO text: dd/mm/yyyy (as Vietnamese officials write it, also with '.')
     becomes yyyy-mm-dd; anything else is returned unchanged for the schema to judge."""
     match = _DMY.match((text or "").strip())
     if not match:
         return text
-    day, month, year = (int(g) for g in match.groups())
+    day, month, year = int(match[1]), int(match[3]), int(match[4])
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
