@@ -19,10 +19,10 @@ from shared.problems import Problem
 from shared.spreadsheets import XLSX_MIMETYPE, read_table, xlsx_template
 from shared.web import current_db
 
-from . import decisions, idempotency, importer, pipeline, registry, reminders, tree
+from . import corrections, decisions, idempotency, importer, pipeline, registry, reminders, tree
 from .models import CellStrength
 from .schemas import (CandidateCreate, CandidateDetail, CandidateOut, CandidatePage, CandidateQuery,
-                      CellStrengthRequest, DecisionsBody, DecisionsFile, DecisionsResult, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
+                      CellStrengthRequest, CandidateCorrection, CorrectionResult, DecisionsBody, DecisionsFile, DecisionsResult, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
                       RemindersQuery, TransferOut, TransferRequest, TransferResult, TransitionOut, TransitionRequest,
                       TransitionResult)
 
@@ -125,6 +125,31 @@ def get_candidate(candidate_id):
         out["history"] = {"transitions": TransitionOut(many=True).dump(hist["transitions"]),
                           "transfers": TransferOut(many=True).dump(hist["transfers"])}
         return _json(200, out)
+
+
+@candidates_blp.route("/<candidate_id>", methods=["PATCH"])
+@candidates_blp.arguments(CandidateCorrection)
+@candidates_blp.response(200, CorrectionResult)
+@candidates_blp.alt_response(409, description="the correction would change what the quota service counted for an "
+                                               "admitted member (rule 'counted_admission'), or the national ID is "
+                                               "another open candidate's")
+@candidates_blp.doc(responses={"422": {"description": "invalid fields, or a rule the correction affects refused it; "
+                                                      "`type` names the rule"}}, **IDEMPOTENCY_DOC)
+def correct_candidate(body, candidate_id):
+    """Correct identity fields (a misspelt name, a wrong date of birth, ...) with a reason; recorded in the
+    history with who made it; the rules the fields affect are judged again."""
+    def action(session):
+        candidate = registry.get_candidate(session, candidate_id, for_update=True)
+        principal = _scope(session, candidate.org_code, "officer")
+        changes = {k: v for k, v in body.items() if k != "reason"}
+        done = corrections.correct(session, candidate=candidate, changes=changes, reason=body["reason"],
+                                   recorded_by=principal.sub, visible=_visible_to(session, principal))
+        return 200, {"candidate": CandidateOut().dump(done.candidate),
+                     "correction": TransitionOut().dump(done.line) if done.line else None,
+                     "warnings": [w.to_dict() for w in done.warnings]}
+
+    return _idempotent(f"PATCH /candidates/{candidate_id}", idempotency.request_hash(request.get_json(silent=True)),
+                       action)
 
 
 @candidates_blp.route("/<candidate_id>/transitions", methods=["POST"])
