@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from shared.contracts.candidates import CLOSED_STAGES
 from shared.db import lock_rows
+from shared.outbox import record_events
 from shared.problems import Problem
 from shared.spreadsheets import Table, TemplateColumn, cell_errors, iso_day, rename_header
 
-from . import pipeline
-from .models import Candidate, Transition
+from . import pipeline, tree
+from .models import Candidate, Transition, outbox
 
 CHUNK = 1000
 MAX_DECISIONS = 20_000  # one request; a year of a large province's admissions fits
@@ -174,10 +175,18 @@ def record_decisions(session: Session, *, rows: list[Row], recorded_by: str, all
     known = _recorded(session, {(r.data["deciding_org_code"], r.data["decision_number"]) for r in good})
 
     scope: dict[str, bool] = {}
+    within_cache: dict[tuple[str, str], bool] = {}
+
+    def within(code: str, ancestor: str) -> bool:  # a file decides many people of few cells
+        if (code, ancestor) not in within_cache:
+            within_cache[(code, ancestor)] = tree.is_within(session, code, ancestor)
+        return within_cache[(code, ancestor)]
+
     first_for_candidate: dict[str, str] = {}
     first_for_number: dict[tuple[str, str], str] = {}
     recorded = already = 0
     report: list[dict[str, Any]] = []
+    events: list = []  # written at the end in one insert, in the order one by one would write them
     for r in rows:
         if r.errors or r.data is None:
             continue
@@ -212,7 +221,8 @@ def record_decisions(session: Session, *, rows: list[Row], recorded_by: str, all
         try:
             outcome = pipeline.transition(session, candidate=candidate, request={
                 "to": "admitted", "date": d["date"], "decision_number": d["decision_number"],
-                "deciding_org_code": d["deciding_org_code"]}, recorded_by=recorded_by, holidays=holidays)
+                "deciding_org_code": d["deciding_org_code"]}, recorded_by=recorded_by, holidays=holidays,
+                is_within=within, events=events)
         except Problem as problem:
             r.errors.update(problem.errors or {"candidate_id": [problem.detail or problem.title]})
             continue
@@ -221,6 +231,8 @@ def record_decisions(session: Session, *, rows: list[Row], recorded_by: str, all
                        "status": "admitted", "warnings": [w.to_dict() for w in outcome.warnings]})
 
     bad = [r for r in rows if r.errors]
+    if not bad:
+        record_events(session, outbox=outbox, events=events)
     if bad:
         errors = {r.label: r.errors for r in bad[:MAX_REPORTED_ROWS]}
         raise Problem(422, "Decisions refused", f"{len(bad)} row(s) have errors; nothing was recorded "

@@ -21,7 +21,8 @@ from shared.config import Settings
 from tests.support import group_caught_up, wait_until
 from tests.system import System
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# 1,500 transitions to set up and two files of 500 through gunicorn: minutes on a loaded 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 PROVINCE, WARD, CELL = "BULK-TINH", "BULK-PHUONG", "BULK-CB1"
 N = 500
@@ -39,7 +40,7 @@ def system(tmp_path_factory, real_stack):
 
 
 def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(), timeout=120,
+    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(), timeout=900,
                             **kwargs)
 
 
