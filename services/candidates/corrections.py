@@ -140,15 +140,15 @@ def _keep_counted(candidate: Candidate, after: dict[str, Any]) -> None:
     changed = sorted(k for k in before if before[k] != corrected[k])
     if not changed:
         return
-    fields_ = {"gender": "gender", "ethnic_minority": "ethnicity", "occupation_group": "occupation_group",
-               "age_years": "date_of_birth", "education_level": "education_level"}
+    # The candidate's field each attribute comes from (an attribute named as its field is not listed).
+    fields_ = {"ethnic_minority": "ethnicity", "age_years": "date_of_birth", "religious_follower": "religion"}
     message = ("Đảng viên này đã được tính vào tiến độ chỉ tiêu với thông tin cũ. Hãy hủy quyết định kết nạp "
                "(lý do: đính chính), đính chính rồi ghi lại quyết định. / This member was counted toward the quota "
                "with the old value: revoke the admission (reason: the correction), correct, then record the "
                "decision again.")
     raise Problem(409, "Correction would change a counted admission",
                   f"the admission was counted with {', '.join(changed)}; revoke it first",
-                  errors={fields_[k]: [message] for k in changed}, type_="urn:chitieu:rule:counted_admission")
+                  errors={fields_.get(k, k): [message] for k in changed}, type_="urn:chitieu:rule:counted_admission")
 
 
 def _shown(field: str, value: Any) -> Any:

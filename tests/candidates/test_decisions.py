@@ -7,7 +7,7 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from services.candidates.models import Candidate, Transition, outbox
+from services.candidates.models import Candidate, outbox
 from tests.candidates.factories import auth, create, walk
 from tests.spreadsheets import workbook_bytes
 

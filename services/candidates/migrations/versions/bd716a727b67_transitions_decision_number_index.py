@@ -5,7 +5,6 @@ Revises: da2944435467
 Create Date: 2026-11-23 11:42:15.301733
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = 'bd716a727b67'
