@@ -236,6 +236,9 @@ start_kafka() {
       || die "formatting Kafka storage failed: see $STACK/logs/kafka-format.log"
   fi
   : >"$STACK/logs/kafka.log"
+  # A broker keeps several files open per partition; with the default limit of 1024 it shut down
+  # ("Too many open files") once the test namespaces' topics passed a few thousand partitions.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
   nohup java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.yaml" -cp "$KAFKA_LIB/*" \
     kafka.Kafka "$dir/server.properties" >"$STACK/logs/kafka.out" 2>&1 &
   echo $! >"$pidfile"

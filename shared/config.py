@@ -58,6 +58,9 @@ class Settings:
     # The quota service's reconciler compares the Redis figures with the database counters this
     # often (seconds; 0: never).
     reconcile_interval_s: float = 3600
+    # An idle outbox relay looks for new rows this often (seconds). Two relays lie between an
+    # admission and its notice, so half of this, twice, is in every notice's latency.
+    relay_idle_s: float = 0.05
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -78,6 +81,7 @@ class Settings:
             dead_letter_window=int(_env("DEAD_LETTER_WINDOW", "100")),
             dead_letter_max_share=float(_env("DEAD_LETTER_MAX_SHARE", "0.2")),
             reconcile_interval_s=float(_env("RECONCILE_INTERVAL_S", "3600")),
+            relay_idle_s=float(_env("RELAY_IDLE_S", "0.05")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

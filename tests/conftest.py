@@ -10,7 +10,8 @@ import redis
 
 from shared.config import Settings
 from tests.keys import test_issuer
-from tests.support import KAFKA_BOOTSTRAP, PG_SERVER_URL, REDIS_URL, fresh_database, stack, unique_namespace
+from tests.support import (KAFKA_BOOTSTRAP, PG_SERVER_URL, REDIS_URL, delete_session_topics, fresh_database, stack,
+                           unique_namespace)
 
 DATABASES = [d.strip() for d in os.environ.get("CHITIEU_TEST_DATABASES", "sqlite").split(",") if d.strip()]
 
@@ -65,3 +66,14 @@ def make_settings(namespace, database_url):
         return Settings(**values)
 
     return make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's topics go when it ends (tests/support.py NAMESPACES says why)."""
+    try:
+        deleted = delete_session_topics()
+    except Exception as exc:  # a cleanup failure must not turn a green run red
+        print(f"\ncould not delete this session's test topics: {exc}")
+    else:
+        if deleted:
+            print(f"\ndeleted {deleted} test topics")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from sqlalchemy import create_engine, text
 
 from shared.config import ROOT, Settings
@@ -57,8 +58,34 @@ def fresh_database(kind: str, *, prefix: str = "test") -> Iterator[str]:
         admin.dispose()
 
 
+# Every namespace this test session made. Their topics are deleted when the session ends: a local
+# broker that kept every test's topics reached 20,000 partitions and ran out of file descriptors.
+NAMESPACES: set[str] = set()
+
+
 def unique_namespace() -> str:
-    return f"t{uuid.uuid4().hex[:10]}"
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    NAMESPACES.add(namespace)
+    return namespace
+
+
+def delete_session_topics() -> int:
+    """Delete the topics of this session's namespaces; returns how many."""
+    if not NAMESPACES:
+        return 0
+    host, port = KAFKA_BOOTSTRAP.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        return 0  # no broker: nothing to clean
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=60000)
+    try:
+        names = [t for t in admin.list_topics() if t.split(".", 1)[0] in NAMESPACES]
+        for i in range(0, len(names), 200):
+            admin.delete_topics(names[i:i + 200])
+        return len(names)
+    finally:
+        admin.close()
 
 
 def wait_until(predicate: Callable[[], object], *, timeout: float = 30, interval: float = 0.1, message: str = ""):
