@@ -9,8 +9,8 @@
   against an application introduced by the Youth Union. A refusing rule refuses the correction (422,
   naming the rule and field); an advisory comes back as a warning and stays in the line.
 - Nothing counted is rewritten silently: the quota service counted each admission with the attributes
-  candidate.admitted carried (gender, ethnic minority, occupation group, age on the admission date,
-  education). A correction that would change them for an admitted or official member is refused (409,
+  candidate.admitted carried (pipeline.admission_attributes: gender, ethnic minority, occupation
+  group, age on the admission date, education, Youth Union membership, religious follower). A correction that would change them for an admitted or official member is refused (409,
   `urn:chitieu:rule:counted_admission`): the way to change what was counted is the one that already
   carries events the quota service applies: revoke the admission (its reason: the correction), correct,
   record the decision again. Fields outside the attributes (a name, a date of birth that leaves the age

@@ -83,6 +83,8 @@ def test_a_counted_admission_is_not_rewritten(client, db):
     resp = patch(client, cid, {"ethnicity": "Tày", "reason": "Sai dân tộc"})
     assert resp.status_code == 409 and resp.json["type"] == "urn:chitieu:rule:counted_admission"
     assert "ethnicity" in resp.json["errors"]
+    religion = patch(client, cid, {"religion": "Phật giáo", "reason": "Thiếu tôn giáo"})  # counted since #11
+    assert religion.status_code == 409 and "religion" in religion.json["errors"]
     # A name is not counted: corrected after admission too.
     assert patch(client, cid, {"full_name": "Nguyễn Văn Ân", "reason": "Dấu"}).status_code == 200
     # The documented way: revoke, correct, decide again: the events carry the corrected attributes.
