@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("quota_progress", "quota_rebuild", "candidates_import", "candidates_decisions", "notifications_consumer",
+BENCHES = ("quota_progress", "quota_latency", "quota_rebuild", "candidates_import", "candidates_decisions", "notifications_consumer",
            "notifications_delivery", "notifications_latency")
 
 
