@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Callable
 
 from kafka.errors import KafkaError
 
-from .config import Settings
+from .config import Settings, setting
 from .consumer import ConsumerRunner, install_sigterm
 from .db import Database
 from .deadletters import DeadLetterLimitReached
@@ -23,8 +22,8 @@ log = logging.getLogger(__name__)
 def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
     # With CHITIEU_HEALTH_FILE set (docker-compose.yml does), the loop's turns touch that file; with
     # CHITIEU_WORKER_STALL_S, a loop that has not turned for that long exits (shared/heartbeat.py).
-    stop = HeartbeatEvent(os.environ.get("CHITIEU_HEALTH_FILE"),
-                          stall_s=float(os.environ.get("CHITIEU_WORKER_STALL_S") or 0))
+    stop = HeartbeatEvent(setting("HEALTH_FILE", "") or None,
+                          stall_s=float(setting("WORKER_STALL_S", "") or 0))
     install_sigterm(stop)
     target(stop)
 

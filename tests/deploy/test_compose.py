@@ -161,7 +161,9 @@ def test_the_backup_service_backs_up_every_database_on_a_schedule_into_a_volume(
 def test_the_settings_scan_finds_what_the_code_reads():
     found = cs.settings_read_by_code()
     for name in ("CHITIEU_JWKS", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_NOTIFICATIONS_DATABASE_URL",
-                 "CHITIEU_TOPIC_PARTITIONS", "CHITIEU_WEB_WORKERS", "CHITIEU_QUOTA_BIND", "CHITIEU_DATA_DIR"):
+                 "CHITIEU_TOPIC_PARTITIONS", "CHITIEU_WEB_WORKERS", "CHITIEU_QUOTA_BIND", "CHITIEU_DATA_DIR",
+                 "CHITIEU_TIMEZONE", "CHITIEU_DATABASE_PASSWORD", "CHITIEU_SMTP_PASSWORD",
+                 "CHITIEU_WEBHOOK_ALLOW_CIDRS", "CHITIEU_IMPORT_MAX_ROWS"):
         assert name in found, name
     assert "CHITIEU_SETTINGS" not in found  # a Flask config key, not an environment variable
     source = '''
@@ -176,9 +178,11 @@ C = os.getenv("CHITIEU_DIRECT")
 D = os.environ["CHITIEU_INDEXED"]
 E = _env(f"{service.upper()}_DATABASE_URL", "")
 F = os.environ.get("OTHER")
+from shared.config import setting
+G = setting("FROM_FILE_TOO", "")
 '''
     assert cs.names_read_in_source(source) == {
-        "CHITIEU_SMTP_HOST", "CHITIEU_SMTP_SSL", "CHITIEU_DIRECT", "CHITIEU_INDEXED",
+        "CHITIEU_SMTP_HOST", "CHITIEU_SMTP_SSL", "CHITIEU_DIRECT", "CHITIEU_INDEXED", "CHITIEU_FROM_FILE_TOO",
         "CHITIEU_WEB_DATABASE_URL", "CHITIEU_QUOTA_DATABASE_URL", "CHITIEU_CANDIDATES_DATABASE_URL",
         "CHITIEU_NOTIFICATIONS_DATABASE_URL"}
 
