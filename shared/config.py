@@ -105,6 +105,9 @@ class Settings:
     # An idle outbox relay looks for new rows this often (seconds). Two relays lie between an
     # admission and its notice, so half of this, twice, is in every notice's latency.
     relay_idle_s: float = 0.05
+    # Reverse proxies in front of an API whose X-Forwarded-For/-Proto/-Host/-Prefix are trusted:
+    # 1 behind the compose file's Caddy, which serves each API under a path prefix (/quota).
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -126,6 +129,7 @@ class Settings:
             dead_letter_max_share=float(_env("DEAD_LETTER_MAX_SHARE", "0.2")),
             reconcile_interval_s=float(_env("RECONCILE_INTERVAL_S", "3600")),
             relay_idle_s=float(_env("RELAY_IDLE_S", "0.05")),
+            proxy_hops=int(_env("PROXY_HOPS", "0")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),
