@@ -11,6 +11,7 @@ exits, and the point is the opposite: one that dies is started again, alone.
 """
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -30,6 +31,14 @@ def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
             name, _, command = line.partition(":")
             processes[name.strip()] = command.strip()
     return processes
+
+
+def metrics_ports(processes: dict[str, str]) -> dict[str, int]:
+    """Each worker's own /metrics port (shared/metrics.py): CHITIEU_METRICS_BASE_PORT (9100) + 1,
+    + 2, ... in Procfile order. The APIs serve /metrics on their own port."""
+    base = int(os.environ.get("CHITIEU_METRICS_BASE_PORT") or 9100)
+    workers = [name for name, command in processes.items() if not command.startswith("gunicorn")]
+    return {name: base + i for i, name in enumerate(workers, start=1)}
 
 
 def config(stack: Path, processes: dict[str, str]) -> str:
@@ -56,9 +65,11 @@ logfile_backups=3
 childlogdir={esc(logs)}
 """]
     for name, command in processes.items():
+        port = metrics_ports(processes).get(name)
+        environment = f'\nenvironment=CHITIEU_METRICS_PORT="{port}"' if port else ""
         parts.append(f"""
 [program:{name}]
-command={esc(shlex.join(["bash", "-c", f"exec {command}"]))}
+command={esc(shlex.join(["bash", "-c", f"exec {command}"]))}{environment}
 directory={esc(ROOT)}
 autostart=true
 autorestart=true

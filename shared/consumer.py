@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kafka.errors import KafkaError
@@ -35,6 +35,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from . import metrics
 from .bulk import insert_many
 from .config import Settings
 from .contracts import Event, EventType, InvalidEvent
@@ -50,6 +51,30 @@ log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, RedisConnectionError, RedisTimeoutError, KafkaError)
 
 Events = list[tuple[Event, dict[str, Any]]]
+
+
+@dataclass
+class Tally:
+    """What one poll did, counted where it was applied (a child process, maybe) and handed back
+    with its offsets to the parent process, whose metrics Prometheus reads."""
+
+    applied: dict[str, int] = field(default_factory=dict)  # new events, by CloudEvents type
+    duplicates: int = 0
+    retried: int = 0
+    dead_lettered: dict[str, int] = field(default_factory=dict)  # by reason: invalid, rejected, failed
+
+    def dead_letter(self, reason: str) -> None:
+        self.dead_lettered[reason] = self.dead_lettered.get(reason, 0) + 1
+
+    def record(self, consumer: str) -> None:
+        for event_type, n in self.applied.items():
+            metrics.EVENTS_APPLIED.labels(consumer, event_type).inc(n)
+        if self.duplicates:
+            metrics.EVENTS_DUPLICATE.labels(consumer).inc(self.duplicates)
+        if self.retried:
+            metrics.EVENTS_RETRIED.labels(consumer).inc(self.retried)
+        for reason, n in self.dead_lettered.items():
+            metrics.EVENTS_DEAD_LETTERED.labels(consumer, reason).inc(n)
 
 
 class _Stopping(Exception):
@@ -108,6 +133,7 @@ class ConsumerRunner:
         self.parser = Parser(list(handler.event_types))
         self.dead_letters = DeadLetters(consumer=name, settings=settings)
         self._consumer = None
+        self._tally = Tally()  # process() alone (tests, tools) counts here; process_batch anew
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -127,6 +153,8 @@ class ConsumerRunner:
                     stop.wait(1)
                     continue
                 records = [r for batch in polled.values() for r in batch]
+                if not records and pending is None:
+                    self._measure_lag()  # idle: the lag gauge still says so (cheap: no request)
                 if pending is not None:
                     current, pending = pending, None
                     records = self._finish(*current, records)
@@ -147,8 +175,10 @@ class ConsumerRunner:
         still to apply: if it stopped part-way (a stop asked during a retry), its partitions are
         rewound to the first record not applied and their later records dropped, so no offset
         ever passes a record whose effect is not durable."""
-        done, limit = future.result()
+        done, limit, tally = future.result()
+        tally.record(self.name)
         self._commit(done)
+        self._measure_lag()
         if limit is not None:
             raise DeadLetterLimitReached(limit)
         rewind: dict[TopicPartition, int] = {}
@@ -165,6 +195,18 @@ class ConsumerRunner:
                 log.warning("could not rewind %s", tp, exc_info=True)
         return [r for r in following if TopicPartition(r.topic, r.partition) not in rewind]
 
+    def _measure_lag(self) -> None:
+        """Lag per partition from what the fetches already told: the end offset (highwater) less
+        the next offset to consume."""
+        try:
+            for tp in self._consumer.assignment():
+                end = self._consumer.highwater(tp)
+                if end is not None:
+                    lag = max(0, end - self._consumer.position(tp))
+                    metrics.CONSUMER_LAG.labels(self.name, tp.topic, tp.partition).set(lag)
+        except Exception:  # a figure must never stop the consumer
+            log.debug("lag not measured", exc_info=True)
+
     def _commit(self, done: dict[TopicPartition, int]) -> None:
         if not done:
             return
@@ -177,10 +219,12 @@ class ConsumerRunner:
 
     # --- one poll ------------------------------------------------------------------------------
     def process_batch(self, records: list, stop: threading.Event | None = None
-                      ) -> tuple[dict[TopicPartition, int], str | None]:
-        """Apply `records` (one poll). Returns the last handled offset per partition, and why the
-        consumer must stop if the dead-letter limit was reached (a string that crosses processes)."""
+                      ) -> tuple[dict[TopicPartition, int], str | None, Tally]:
+        """Apply `records` (one poll). Returns the last handled offset per partition, why the
+        consumer must stop if the dead-letter limit was reached (a string that crosses processes),
+        and what the poll did."""
         done: dict[TopicPartition, int] = {}
+        self._tally = tally = Tally()
         try:
             parsed, invalid = [], {}
             for record in records:
@@ -197,12 +241,13 @@ class ConsumerRunner:
                     self.dead_letters.limit.passed(len(records))
                     for record in records:
                         done[TopicPartition(record.topic, record.partition)] = record.offset
-                    return done, None
+                    return done, None, tally
                 except Exception:
                     log.warning("poll failed; applying its records one by one", exc_info=True)
             for record in records:
                 if id(record) in invalid:
                     self.dead_letters.publish(record, invalid[id(record)])
+                    tally.dead_letter("invalid")
                 else:
                     self.process(record, stop)
                 done[TopicPartition(record.topic, record.partition)] = record.offset
@@ -211,8 +256,8 @@ class ConsumerRunner:
         except DeadLetterLimitReached as exc:
             log.critical("consumer stopping: too many dead letters", extra={"consumer": self.name,
                                                                             "why": str(exc)})
-            return done, str(exc)
-        return done, None
+            return done, str(exc), tally
+        return done, None, tally
 
     # --- one record: a poll of one, with retries ----------------------------------------------
     def process(self, record, stop: threading.Event | None = None) -> str:
@@ -221,6 +266,7 @@ class ConsumerRunner:
             parsed = None if addressed_elsewhere(record, self.name) else self.parser.parse(record)
         except InvalidEvent as exc:
             self.dead_letters.publish(record, str(exc))
+            self._tally.dead_letter("invalid")
             return "dead-lettered"
         if parsed is None:
             self.dead_letters.limit.passed()
@@ -234,6 +280,7 @@ class ConsumerRunner:
                 return "applied" if new else "duplicate"
             except PoisonEvent as exc:
                 self.dead_letters.publish(record, f"rejected by handler: {exc}")
+                self._tally.dead_letter("rejected")
                 return "dead-lettered"
             except TRANSIENT as exc:
                 wait = self.retry.backoff(min(attempt, 10))
@@ -246,6 +293,7 @@ class ConsumerRunner:
                     log.exception("handler failed %s times; dead-lettering", attempt,
                                   extra={"event_id": parsed.event.id})
                     self.dead_letters.publish(record, f"handler failed after {attempt} attempts: {exc!r}"[:1000])
+                    self._tally.dead_letter("failed")
                     return "dead-lettered"
                 else:
                     wait = self.retry.backoff(attempt)
@@ -253,6 +301,7 @@ class ConsumerRunner:
                                                                    "error": repr(exc)[:300]})
             if stop is not None and stop.is_set():
                 raise _Stopping
+            self._tally.retried += 1
             time.sleep(wait)
 
     def _apply_and_project(self, parsed: list[Parsed]) -> Events:
@@ -275,6 +324,10 @@ class ConsumerRunner:
                     new_ids.discard(event.id)  # the same event twice in a poll is applied once
                     new.append((event, data))
             result = self.handler.apply(session, new) if new else None
+        # Committed: now they count.
+        for event, _data in new:
+            self._tally.applied[event.type] = self._tally.applied.get(event.type, 0) + 1
+        self._tally.duplicates += len(parsed) - len(new)
         if self.handler.project is not None and parsed:
             self.handler.project([(p.event, p.data) for p in parsed], result)
         return new

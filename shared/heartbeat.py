@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,11 @@ STALLED_EXIT_STATUS = 70  # EX_SOFTWARE
 
 
 class HeartbeatEvent(threading.Event):
-    def __init__(self, path: str | Path | None, *, every_s: float = 5.0, stall_s: float = 0):
+    def __init__(self, path: str | Path | None, *, every_s: float = 5.0, stall_s: float = 0,
+                 on_beat: Callable[[], None] | None = None):
         super().__init__()
         self.path = Path(path) if path else None
+        self.on_beat = on_beat  # e.g. the heartbeat gauge Prometheus reads (shared/metrics.py)
         self.every_s = every_s
         self._last = float("-inf")
         self._turned = time.monotonic()
@@ -45,11 +48,14 @@ class HeartbeatEvent(threading.Event):
     def beat(self) -> None:
         now = time.monotonic()
         self._turned = now
-        if self.path is not None and now - self._last >= self.every_s:
+        if now - self._last >= self.every_s:
             self._last = now
             try:
-                self.path.touch()
-            except OSError:  # a heartbeat must never stop the worker
+                if self.path is not None:
+                    self.path.touch()
+                if self.on_beat is not None:
+                    self.on_beat()
+            except Exception:  # a heartbeat must never stop the worker
                 pass
 
     def is_set(self) -> bool:

@@ -27,6 +27,7 @@ import threading
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Iterator
 
 from kafka.errors import (AuthorizationError, BrokerNotAvailableError, DuplicateSequenceNumberError,
@@ -34,9 +35,9 @@ from kafka.errors import (AuthorizationError, BrokerNotAvailableError, Duplicate
                           KafkaConfigurationError, KafkaError, KafkaProtocolError, KafkaTimeoutError,
                           OutOfOrderSequenceNumberError, QuotaViolationError, UnknownBrokerIdError, UnknownError,
                           UnrecognizedBrokerVersion, UnsupportedVersionError)
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, func, select, text, update
 
-from . import clock
+from . import clock, metrics
 from .config import Settings
 from .db import Database
 from .kafka import ensure_topics, make_producer
@@ -257,6 +258,8 @@ class OutboxRelay:
                     ensure_topics(self.settings)
                     ensure_topics_done = True
                 result = self.publish_batch()
+                if result.sent:
+                    metrics.OUTBOX_SENT.labels(self.settings.service).inc(len(result.sent))
                 if result.waiting:
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10)
@@ -277,3 +280,16 @@ class OutboxRelay:
             self._producer.flush(timeout=10)
             self._producer.close(timeout=10)
             self._producer = None
+
+
+def outbox_figures(db: Database) -> tuple[int, int, float | None]:
+    """(pending rows, failed rows, the oldest pending row's creation as Unix time or None), for
+    the metrics a relay serves (shared/metrics.OutboxCollector)."""
+    outbox = db.outbox
+    with db.reading() as conn:
+        counts = dict(conn.execute(select(outbox.c.state, func.count()).where(outbox.c.state.in_((PENDING, FAILED)))
+                                   .group_by(outbox.c.state)).all())
+        oldest = conn.execute(select(func.min(outbox.c.created_at)).where(outbox.c.state == PENDING)).scalar()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)  # SQLite keeps no zone; the column is UTC
+    return counts.get(PENDING, 0), counts.get(FAILED, 0), oldest.timestamp() if oldest is not None else None

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import metrics
 from .auth import current_principal
 from .codes import normalize_code
 from .config import Settings
@@ -128,11 +129,21 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
 
     @app.after_request
     def _log_request(response):
-        if request.path not in ("/healthz", "/readyz"):
+        if request.path not in ("/healthz", "/readyz", "/metrics"):
+            seconds = time.perf_counter() - g.get("started", time.perf_counter())
             log.info("request", extra={"method": request.method, "path": request.path,
-                                       "status": response.status_code,
-                                       "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)})
+                                       "status": response.status_code, "ms": round(seconds * 1000, 1)})
+            # The route's template, not the path: one series per endpoint, whatever the codes asked.
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            metrics.REQUESTS.labels(settings.service, request.method, route, response.status_code).inc()
+            metrics.REQUEST_SECONDS.labels(settings.service, request.method, route).observe(seconds)
         return response
+
+    @app.get("/metrics")
+    def _metrics():
+        # For Prometheus on the deployment's own network: the proxy does not route it (deploy/).
+        body, content_type = metrics.render()
+        return body, 200, {"Content-Type": content_type}
 
     app.extensions["chitieu_api"] = api
     hops = settings.proxy_hops if proxy_hops is None else proxy_hops

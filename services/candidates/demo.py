@@ -6,7 +6,8 @@ them along the pipeline. Every creating request carries an Idempotency-Key deriv
 the step, so loading twice changes nothing.
 
 2024 admissions follow the real figures of the domain notes: phường Đông Sơn admitted 14 (plan 13),
-Quảng Cát 13 (plan 10). Those admitted before 2024-11 were recognised official 12 months later. Around
+Quảng Cát 13 (plan 10); the rest of TP Thanh Hóa's 2021, 2023 and 2024 results are published as
+admission events by demo_history.py (`history=True`). Those admitted before 2024-11 were recognised official 12 months later. Around
 them: candidates at every other stage, closed ones, and one cell reporting only 2 official members.
 """
 from __future__ import annotations
@@ -122,8 +123,9 @@ def _wait_for_cells(http: requests.Session, base: str, headers: dict, timeout: f
 
 
 def load(*, urls: dict[str, str], token: str, session: requests.Session | None = None,
-         timeout: float = 180) -> dict[str, int]:
-    """Load the demo candidates; returns how many requests wrote something (0 on a second run)."""
+         timeout: float = 180, history: bool = True) -> dict[str, int]:
+    """Load the demo candidates; returns how many requests wrote something (0 on a second run).
+    With `history`, also publish the city's other admissions (demo_history.py) to Kafka."""
     http = session or requests.Session()
     base = urls["candidates"].rstrip("/") + "/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
@@ -144,6 +146,11 @@ def load(*, urls: dict[str, str], token: str, session: requests.Session | None =
                              headers={**headers, "Idempotency-Key": step_key}, timeout=30)
             _check(resp, step_key)
             written["transitions"] += resp.headers.get("Idempotent-Replayed") != "true"
+    if history:
+        from shared.config import Settings
+
+        from . import demo_history
+        demo_history.publish(Settings.from_env("candidates"))
     return written
 
 

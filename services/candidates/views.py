@@ -5,7 +5,6 @@ Scope: the token's organisation subtree (`org` claim, '*' = the whole country); 
 """
 from __future__ import annotations
 
-import os
 from datetime import date
 from functools import lru_cache
 
@@ -14,7 +13,9 @@ from flask_smorest import Blueprint
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.config import setting
 from shared.contracts.candidates import OPEN_STAGES
+from shared.pagination import page_of
 from shared.problems import Problem
 from shared.spreadsheets import read_table
 from shared.web import current_db
@@ -44,7 +45,7 @@ blueprints = [candidates_blp, organizations_blp]
 @lru_cache(maxsize=1)
 def holidays() -> frozenset[date]:
     """Public holidays skipped when counting working days: CHITIEU_CANDIDATES_HOLIDAYS=2025-09-02,2026-01-01."""
-    raw = os.environ.get("CHITIEU_CANDIDATES_HOLIDAYS", "")
+    raw = setting("CANDIDATES_HOLIDAYS", "")
     return frozenset(date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
 
 
@@ -106,7 +107,7 @@ def list_candidates(args):
         items, total = registry.search(session, org_code=org, stage=args.get("stage"),
                                        occupation_group=args.get("occupation_group"), name=args.get("q"),
                                        page=args["page"], per_page=args["per_page"])
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        return page_of(items, total=total, query=args)
 
 
 @candidates_blp.route("/<candidate_id>", methods=["GET"])

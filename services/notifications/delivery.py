@@ -23,6 +23,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.config import Settings
 from shared.db import Database, lock_rows
 from shared.problems import Problem
@@ -124,6 +125,9 @@ def record_attempt(db: Database, *, job: Job, result: SendResult, started_at: da
         status = notice.status
     log.info("delivery attempt", extra={"notification_id": job.notification_id, "channel": job.channel,
                                         "ok": result.ok, "status": status, "error": result.error})
+    # delivered; retrying (this attempt failed, another will come); failed (no attempt left).
+    outcome = "delivered" if result.ok else ("failed" if status == "failed" else "retrying")
+    metrics.DELIVERIES.labels(job.channel, outcome).inc()
     return status
 
 

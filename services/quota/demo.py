@@ -1,8 +1,11 @@
 """Demo data of the quota service, loaded through its public HTTP API (scripts/demo.py calls
 `load`). Idempotent: what exists is skipped, so loading twice changes nothing.
 
-The tree (codes shared with the candidate service's demo) and the real 2024 quotas of TP Thanh Hóa
-and its wards Đông Sơn and Quảng Cát, with the 2025 target of the city and a 2020-2025 term quota.
+The tree (codes shared with the candidate service's demo) and the real quotas of TP Thanh Hóa
+(2021: 202, 2023: 714, 2024: 712, whose published results 206 = 102%, 735 = 103%, 762 = 107% the
+demo's admissions reproduce) and of its wards Đông Sơn (13) and Quảng Cát (10), with three more of
+its wards, whose admissions make up the rest of the city's, the 2025 target of the city and a
+2020-2025 term quota.
 """
 from __future__ import annotations
 
@@ -18,10 +21,19 @@ TREE = [
     ("P-QUANG-CAT", "Đảng bộ phường Quảng Cát", "grassroots", "TP-THANH-HOA"),
     ("P-QUANG-CAT-CB1", "Chi bộ thôn 1", "cell", "P-QUANG-CAT"),
     ("P-QUANG-CAT-CB2", "Chi bộ thôn 2", "cell", "P-QUANG-CAT"),
+    # The city's other wards (the candidate service's demo admits the rest of the city's figures there).
+    ("P-DIEN-BIEN", "Đảng bộ phường Điện Biên", "grassroots", "TP-THANH-HOA"),
+    ("P-DIEN-BIEN-CB1", "Chi bộ khu phố 1", "cell", "P-DIEN-BIEN"),
+    ("P-HAM-RONG", "Đảng bộ phường Hàm Rồng", "grassroots", "TP-THANH-HOA"),
+    ("P-HAM-RONG-CB1", "Chi bộ khu phố Hàm Rồng", "cell", "P-HAM-RONG"),
+    ("P-DONG-THO", "Đảng bộ phường Đông Thọ", "grassroots", "TP-THANH-HOA"),
+    ("P-DONG-THO-CB1", "Chi bộ khu phố 3", "cell", "P-DONG-THO"),
 ]
 STUDENTS_AND_PRIVATE = [{"attribute": "student", "min_share": "10"},
                         {"attribute": "non_state_enterprise", "min_share": "2"}]
 QUOTAS = [
+    ("TP-THANH-HOA", "2021", 202, STUDENTS_AND_PRIVATE),
+    ("TP-THANH-HOA", "2023", 714, STUDENTS_AND_PRIVATE),
     ("TP-THANH-HOA", "2024", 712, STUDENTS_AND_PRIVATE),
     ("TP-THANH-HOA", "2025", 1100, STUDENTS_AND_PRIVATE),
     ("TP-THANH-HOA", "2020-2025", 2800, []),
@@ -31,6 +43,9 @@ QUOTAS = [
     ("P-QUANG-CAT", "2024", 10, []),
     ("P-QUANG-CAT-CB1", "2024", 5, []),
     ("P-QUANG-CAT-CB2", "2024", 5, []),
+    ("P-DIEN-BIEN", "2024", 240, []),
+    ("P-HAM-RONG", "2024", 230, []),
+    ("P-DONG-THO", "2024", 219, []),
 ]
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from functools import partial
 
+from shared import metrics
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import Database
@@ -62,6 +63,7 @@ def reconcile(*, db: Database, settings: Settings) -> Report:
         log.warning("progress figure repaired", extra={"org_code": d.org_code, "period": d.period, "field": d.field,
                                                        "was": d.was, "now": d.now})
     log.info("progress figures reconciled", extra={"checked": report.checked, "repaired": report.repaired_hashes})
+    metrics.RECONCILE_DIFFERENCES.inc(len(report.differences))
     return report
 
 

@@ -18,9 +18,9 @@ def test_demo_loads_every_stage_once(app, db):
     thread.start()
     try:
         urls = {"candidates": f"http://127.0.0.1:{server.server_port}"}
-        first = demo.load(urls=urls, token=token(role="admin"), timeout=10)
+        first = demo.load(urls=urls, token=token(role="admin"), timeout=10, history=False)
         assert first["candidates"] == len(demo.plan()) and first["transitions"] > 100
-        assert demo.load(urls=urls, token=token(role="admin"), timeout=10) == {"candidates": 0, "transitions": 0}
+        assert demo.load(urls=urls, token=token(role="admin"), timeout=10, history=False) == {"candidates": 0, "transitions": 0}
     finally:
         server.shutdown()
     client = app.test_client()

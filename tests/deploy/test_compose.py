@@ -33,6 +33,8 @@ INFRASTRUCTURE = ("kafka", "redis", "postgres")
 NOT_SET_BY_COMPOSE = {
     # gunicorn's fallback bind in deploy/gunicorn.conf.py; every Procfile API command passes --bind.
     "CHITIEU_BIND": "overridden by --bind in every Procfile command",
+    # make run's workers' metrics ports (scripts/supervise.py); compose gives each container 9100.
+    "CHITIEU_METRICS_BASE_PORT": "make run only",
 }
 
 

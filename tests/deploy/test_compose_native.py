@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from kafka import KafkaAdminClient
 from sqlalchemy import create_engine, text
 
@@ -89,6 +90,9 @@ class ComposeService:
         self.name = name
         fix = lambda v: natively(v, database=database, tmp_path=tmp_path, port=port)  # noqa: E731
         self.environment = {k: fix(v) for k, v in cs.service_environment(service, admin_env).items()}
+        if "CHITIEU_METRICS_PORT" in self.environment:
+            # Each container has the compose port to itself; here they share the host: one each.
+            self.environment.update(CHITIEU_METRICS_PORT=str(free_port()), CHITIEU_METRICS_HOST="127.0.0.1")
         self.command = service["command"]
         self.healthcheck = [fix(part) for part in service.get("healthcheck", {}).get("test", [])]
         self.log = tmp_path / f"{name}.log"
@@ -285,6 +289,14 @@ def test_every_procfile_process_becomes_healthy_as_compose_runs_it(admin_env, se
                 assert p.process.poll() is None, f"{p.name} exited: {p.output()}"
                 return p.check_health().returncode == 0
             wait_until(healthy, timeout=120, interval=1, message=f"{process.name} becomes healthy")
+            # Every process serves its Prometheus metrics: an API at /metrics, a worker on its port.
+            url = (process.environment[f"CHITIEU_{cs.service_of(process.name).upper()}_BIND"]
+                   if process.name.endswith("-api") else f"127.0.0.1:{process.environment['CHITIEU_METRICS_PORT']}")
+            if process.name.endswith("-api"):
+                requests.get(f"http://{url}/openapi.json", timeout=10)  # one request to count
+            scraped = requests.get(f"http://{url}/metrics", timeout=10).text
+            assert ("chitieu_http_requests_total" if process.name.endswith("-api")
+                    else "chitieu_worker_heartbeat_timestamp_seconds") in scraped, (process.name, scraped[:500])
     finally:
         statuses = {p.name: p.stop() for p in running}
     unclean = {name: status for name, status in statuses.items() if status != 0}

@@ -31,7 +31,7 @@ def test_poison_in_a_poll_falls_back_to_one_by_one(client, admin, db, settings, 
     assert len(records) == 7
     runner = progress_consumer(db=db, settings=settings)
     try:
-        done, stopped = runner.process_batch(records)
+        done, stopped, _tally = runner.process_batch(records)
         assert stopped is None
         assert all(done[TopicPartition(r.topic, r.partition)] >= r.offset for r in records)  # all handled
         runner.process_batch(records)  # the same poll again: nothing changes

@@ -16,13 +16,13 @@ def test_demo_loads_once_through_http(app, settings, admin, client):
     try:
         urls = {"quota": f"http://127.0.0.1:{server.server_port}"}
         token = issue_token(sub="demo", org="*", role="admin")
-        assert demo.load(urls=urls, token=token) == {"organizations": 8, "quotas": 9}
+        assert demo.load(urls=urls, token=token) == {"organizations": 14, "quotas": 14}
         assert demo.load(urls=urls, token=token) == {"organizations": 0, "quotas": 0}
     finally:
         server.shutdown()
-    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()
-    assert [k["code"] for k in kids] == ["P-DONG-SON", "P-QUANG-CAT"]
+    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()["items"]
+    assert [k["code"] for k in kids] == ["P-DIEN-BIEN", "P-DONG-SON", "P-DONG-THO", "P-HAM-RONG", "P-QUANG-CAT"]
     alloc = client.get("/api/v1/organizations/TP-THANH-HOA/allocation?period=2024", headers=admin).get_json()
-    assert alloc["allocated"] == 23 and alloc["allocation"] == "under"
+    assert alloc["allocated"] == 712 and alloc["allocation"] == "fully"
     ward = client.get("/api/v1/organizations/P-DONG-SON/allocation?period=2024", headers=admin).get_json()
     assert ward["allocation"] == "fully"
