@@ -58,5 +58,5 @@ restore:
 # hashes, for the image (deploy/Dockerfile installs it with --require-hashes). Run after changing a
 # pin in pyproject.toml; tests/deploy/test_lock.py checks the two agree.
 lock:
-	.venv/bin/pip-compile --generate-hashes --strip-extras --allow-unsafe --build-deps-for wheel \
+	.venv/bin/pip-compile --generate-hashes --strip-extras --allow-unsafe --build-deps-for editable --no-emit-find-links \
 		--no-header --quiet -o requirements.lock pyproject.toml
