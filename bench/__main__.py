@@ -8,8 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("quota_progress", "quota_rebuild", "candidates_import", "notifications_consumer", "notifications_delivery",
-           "notifications_latency")
+BENCHES = ("quota_progress", "quota_latency", "quota_rebuild", "candidates_import", "candidates_decisions", "notifications_consumer",
+           "notifications_delivery", "notifications_latency")
 
 
 def main(argv: list[str]) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tests.keys import test_issuer
 from tests.keys import token as issue_token
+from tests.support import org_state
 from shared.config import Settings
 from shared.db import Database
 from services.candidates import tree
@@ -52,11 +53,10 @@ def main() -> None:
         db = Database(url, Base.metadata)
         db.metadata.drop_all(db.engine)
         db.create_all()
-        with db.transaction() as s:
-            tree.create(s, code="BENCH", name="Đảng bộ", type="grassroots", parent_code=None,
-                        effective_date=date(2020, 1, 1))
+        with db.transaction() as s:  # the tree as the quota service publishes it (organization.state)
+            tree.REPLICA.apply(s, org_state("BENCH", "Đảng bộ", "grassroots", None))
             for code in CELLS:
-                tree.create(s, code=code, name=code, type="cell", parent_code="BENCH", effective_date=date(2020, 1, 1))
+                tree.REPLICA.apply(s, org_state(code, code, "cell", "BENCH"))
         app = create_app(Settings(service="candidates", database_url=url, **test_issuer().settings()), db=db)
         app.logger.disabled = True
         import logging

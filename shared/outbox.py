@@ -36,6 +36,19 @@ def record_event(
     return event
 
 
+def record_events(session: Session, *, outbox: Table, events: list[tuple[EventType, dict[str, Any], str, str | None]]
+                  ) -> list[Event]:
+    """record_event for many (event type, data, source, subject) at once, in their order: one
+    multi-row insert, for a request that makes thousands of changes (admission decisions in bulk)."""
+    built = [(event_type, build_event(event_type, data, source=source, subject=subject))
+             for event_type, data, source, subject in events]
+    if built:
+        session.execute(outbox.insert(), [
+            dict(event_id=e.id, event_type=e.type, topic=t.topic, key=e.key, value=e.to_kafka_value())
+            for t, e in built])
+    return [e for _, e in built]
+
+
 # --- states of an outbox row (shared/relay.py moves them) ------------------------------------
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 

@@ -22,12 +22,17 @@ class ProblemSchema(Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), metadata={"description": "offending field → messages"})
+    cells = fields.List(fields.Dict(), metadata={
+        "description": "an import's errors where a spreadsheet shows them: {row, column (letter), header, field, "
+                       "messages}"})
 
 
 class Problem(Exception):
     def __init__(self, status: int, title: str, detail: str | None = None, *,
-                 errors: dict[str, Any] | None = None, type_: str | None = None):
+                 errors: dict[str, Any] | None = None, type_: str | None = None,
+                 cells: list[dict[str, Any]] | None = None):
         super().__init__(detail or title)
+        self.cells = cells  # an import's errors by spreadsheet row and column (shared/spreadsheets.py)
         self.status = status
         self.title = title
         self.detail = detail
@@ -36,12 +41,15 @@ class Problem(Exception):
 
 
 def problem_response(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
-                     type_: str = "about:blank", headers: dict | None = None) -> Response:
+                     type_: str = "about:blank", headers: dict | None = None,
+                     cells: list[dict[str, Any]] | None = None) -> Response:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    if cells:
+        body["cells"] = cells
     resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     for k, v in (headers or {}).items():
         resp.headers[k] = v

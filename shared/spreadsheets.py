@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -164,3 +165,94 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+# --- officials' own spreadsheets: Vietnamese headers and dates, downloadable templates -------------
+
+def fold_label(text: str) -> str:
+    """A header or value as compared: no diacritics, lower case, single spaces, no trailing ':' or '*'
+    ("Họ và tên *" → "ho va ten"), so that officials' spellings of the same label match."""
+    from unidecode import unidecode
+
+    return " ".join(unidecode(text or "").lower().replace("_", " ").strip(" :*").split())
+
+
+def rename_header(header: list[str], aliases: dict[str, str]) -> list[str]:
+    """The header with each label that `aliases` knows (folded Vietnamese or English label → column
+    name) replaced by its column name; unknown labels are kept as written."""
+    folded = {fold_label(label): name for label, name in aliases.items()}
+    return [folded.get(fold_label(h), h.strip()) for h in header]
+
+
+_DMY = re.compile(r"^(\d{1,2})([/.])(\d{1,2})\2(\d{4})$")
+
+
+def iso_day(text: str) -> str:
+    """A date cell as ISO text: dd/mm/yyyy (as Vietnamese officials write it, also with '.')
+    becomes yyyy-mm-dd; anything else is returned unchanged for the schema to judge."""
+    match = _DMY.match((text or "").strip())
+    if not match:
+        return text
+    day, month, year = int(match[1]), int(match[3]), int(match[4])
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    label: str  # the header officials see (Vietnamese)
+    example: Any  # the example row's value (a date is written as dd/mm/yyyy text)
+    note: str = ""  # what the column takes, shown on the second sheet
+
+
+def xlsx_template(columns: list[TemplateColumn], *, title: str) -> bytes:
+    """An XLSX workbook: a sheet `title` with the Vietnamese headers and one example row (dates as
+    dd/mm/yyyy text, so a spreadsheet in any locale shows them as written), and a sheet 'Hướng dẫn'
+    saying what each column takes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append([c.label for c in columns])
+    sheet.append([c.example.strftime("%d/%m/%Y") if isinstance(c.example, date) else c.example for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for index, column in enumerate(columns, start=1):
+        sheet.cell(row=2, column=index).number_format = "@"  # text: keeps leading zeros and dd/mm/yyyy
+        sheet.column_dimensions[cell_letter(index)].width = max(14, len(column.label) + 4)
+    guide = workbook.create_sheet("Hướng dẫn")
+    guide.append(["Cột / Column", "Nội dung / What it takes"])
+    for column in columns:
+        guide.append([column.label, column.note])
+    guide.column_dimensions["A"].width, guide.column_dimensions["B"].width = 28, 90
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def cell_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def cell_errors(errors: dict[str, dict[str, Any]], *, header: list[str], names: list[str]) -> list[dict[str, Any]]:
+    """An import's row report ({"row N": {field: [messages]}}) as the cells a spreadsheet shows:
+    [{row, column: "C", header: "Ngày sinh", field, messages}], so that a page can show each error next
+    to its cell. `header` is the file's own first row, `names` the column names it was read as
+    (rename_header); a field of no column (a rule on the whole row) has column and header None."""
+    where = {name: (cell_letter(i + 1), label) for i, (label, name) in enumerate(zip(header, names))}
+    cells = []
+    for label, fields_ in errors.items():
+        if not label.startswith("row ") or not isinstance(fields_, dict):
+            continue
+        row = int(label[4:])
+        for name, messages in fields_.items():
+            column, title = where.get(name, (None, None))
+            cells.append({"row": row, "column": column, "header": title, "field": name,
+                          "messages": messages if isinstance(messages, list) else [str(messages)]})
+    return cells

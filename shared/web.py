@@ -99,7 +99,8 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
-        return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, type_=exc.type)
+        return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, type_=exc.type,
+                                cells=exc.cells)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

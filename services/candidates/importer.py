@@ -2,13 +2,16 @@
 listed in one transaction or none is (the answer then reports the errors row by row).
 
 Columns (first row, any order): full_name, date_of_birth, gender, ethnicity, religion, education_level,
-occupation_group, national_id, org_code, listed_on, youth_union_member, helpers (separated by ';').
-Rows are numbered as a spreadsheet shows them: the header is row 1.
+occupation_group, national_id, org_code, listed_on, youth_union_member, helpers (separated by ';'), or
+the Vietnamese headers of the template (Họ và tên, Ngày sinh, Giới tính, Dân tộc, ...; `TEMPLATE`).
+Values may be the API's (male, 2000-03-15, student) or as officials write them (Nam/Nữ, 15/03/2000,
+Học sinh, sinh viên). Rows are numbered as a spreadsheet shows them: the header is row 1; a refusal
+also lists each error's cell (`cells`: row, column letter, header).
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
 from marshmallow import ValidationError
@@ -20,7 +23,7 @@ from shared.contracts import CANDIDATE_LISTED, Event
 from shared.contracts.candidates import CLOSED_STAGES
 from shared.problems import Problem
 from shared.replica import Org
-from shared.spreadsheets import Table
+from shared.spreadsheets import Table, TemplateColumn, cell_errors, fold_label, iso_day, rename_header
 
 from .models import Candidate, Transition, outbox
 from .registry import EVENT_SOURCE, candidate_errors, candidate_row
@@ -30,14 +33,53 @@ COLUMNS = ("full_name", "date_of_birth", "gender", "ethnicity", "religion", "edu
            "national_id", "org_code", "listed_on", "youth_union_member", "helpers")
 REQUIRED_COLUMNS = ("full_name", "date_of_birth", "gender", "ethnicity", "occupation_group", "national_id",
                     "org_code")
+# The template's Vietnamese headers; either they or the column names are accepted.
+HEADERS = {
+    "full_name": "Họ và tên", "date_of_birth": "Ngày sinh", "gender": "Giới tính", "ethnicity": "Dân tộc",
+    "religion": "Tôn giáo", "education_level": "Trình độ học vấn", "occupation_group": "Nghề nghiệp",
+    "national_id": "Số CCCD", "org_code": "Mã chi bộ", "listed_on": "Ngày lập danh sách",
+    "youth_union_member": "Đoàn viên", "helpers": "Đảng viên giúp đỡ",
+}
+ALIASES = {**{name: name for name in COLUMNS}, **{label: name for name, label in HEADERS.items()},
+           "Họ tên": "full_name", "Số căn cước": "national_id", "Số căn cước công dân": "national_id",
+           "Số định danh cá nhân": "national_id", "Nhóm nghề nghiệp": "occupation_group",
+           "Trình độ giáo dục phổ thông": "education_level", "Chi bộ": "org_code",
+           "Đoàn viên thanh niên": "youth_union_member", "Người giúp đỡ": "helpers"}
+# Values as officials write them (compared folded: without diacritics, lower case).
+GENDER_VALUES = {"nam": "male", "nu": "female", "khac": "other"}
+OCCUPATION_VALUES = {
+    "hoc sinh, sinh vien": "student", "hoc sinh": "student", "sinh vien": "student",
+    "doanh nghiep nha nuoc": "state_enterprise", "doanh nghiep ngoai nha nuoc": "non_state_enterprise",
+    "doanh nghiep tu nhan": "non_state_enterprise", "nong dan": "farmer",
+    "can bo, cong chuc, vien chuc": "civil_servant", "can bo, cong chuc": "civil_servant",
+    "cong chuc": "civil_servant", "vien chuc": "civil_servant", "luc luong vu trang": "armed_forces", "khac": "other",
+}
+YES = {"1", "true", "yes", "x", "co", "la doan vien"}
+TEMPLATE = [
+    TemplateColumn(HEADERS["full_name"], "Nguyễn Thị Hoa", "Bắt buộc / required"),
+    TemplateColumn(HEADERS["date_of_birth"], date(2001, 5, 4), "dd/mm/yyyy, bắt buộc / required"),
+    TemplateColumn(HEADERS["gender"], "Nữ", "Nam, Nữ, Khác (male, female, other)"),
+    TemplateColumn(HEADERS["ethnicity"], "Kinh", "Kinh, Tày, Thái, Mường, ... bắt buộc / required"),
+    TemplateColumn(HEADERS["religion"], "Không", "tùy chọn / optional"),
+    TemplateColumn(HEADERS["education_level"], "Đại học", "tùy chọn / optional"),
+    TemplateColumn(HEADERS["occupation_group"], "Học sinh, sinh viên",
+                   "Học sinh, sinh viên; Doanh nghiệp nhà nước; Doanh nghiệp ngoài nhà nước; Nông dân; Cán bộ, "
+                   "công chức, viên chức; Lực lượng vũ trang; Khác"),
+    TemplateColumn(HEADERS["national_id"], "038301000123", "12 chữ số (ô dạng văn bản) / 12 digits (a text cell)"),
+    TemplateColumn(HEADERS["org_code"], "P-DONG-SON-CB1", "Mã chi bộ trong hệ thống / the cell's code"),
+    TemplateColumn(HEADERS["listed_on"], date(2024, 1, 15), "dd/mm/yyyy; để trống: hôm nay / blank: today"),
+    TemplateColumn(HEADERS["youth_union_member"], "Có", "Có / Không"),
+    TemplateColumn(HEADERS["helpers"], "Lê Văn Bình; Trần Thị Cúc",
+                   "Đảng viên giúp đỡ, cách nhau bởi ';' / helpers separated by ';'"),
+]
 MAX_REPORTED_ROWS = 1000  # the error report names at most this many rows (and says how many in all)
 CHUNK = 2000
 
 
 def read_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
     """The data rows of an uploaded table (shared.spreadsheets.read_table) as (row number, dict
-    keyed by column name)."""
-    header = [h.strip() for h in table.header]
+    keyed by column name; Vietnamese headers read as their column)."""
+    header = rename_header(table.header, ALIASES)
     _check_header(header)
     for number, cells in table.rows:
         yield number, {h: v for h, v in zip(header, cells) if h}
@@ -46,6 +88,7 @@ def read_rows(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
 def _check_header(header: list[str]) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
+        missing = [f"{HEADERS[c]} ({c})" for c in missing]
         raise Problem(422, "Invalid file", "missing columns: " + ", ".join(missing),
                       errors={"file": [f"Thiếu cột: {', '.join(missing)}. / Missing columns: {', '.join(missing)}."]})
 
@@ -61,7 +104,13 @@ def _row_input(row: dict[str, Any]) -> dict[str, Any]:
         if column == "helpers":
             value = [h.strip() for h in str(value).split(";") if h.strip()]
         elif column == "youth_union_member":
-            value = str(value).lower() in ("1", "true", "yes", "x", "có", "co")
+            value = fold_label(str(value)) in YES
+        elif column in ("date_of_birth", "listed_on"):
+            value = iso_day(value)
+        elif column == "gender":
+            value = GENDER_VALUES.get(fold_label(value), value)
+        elif column == "occupation_group":
+            value = OCCUPATION_VALUES.get(fold_label(value), value)
         elif column == "national_id" and str(value).isdigit():
             value = str(value).zfill(12)  # a spreadsheet drops the leading zeros of a number
         data[column] = value
@@ -120,7 +169,8 @@ def import_candidates(session: Session, *, table: Table, recorded_by: str, allow
 
     if error_rows:
         raise Problem(422, "Import refused", f"{error_rows} row(s) have errors; nothing was imported",
-                      errors=errors)
+                      errors=errors, cells=cell_errors(errors, header=table.header,
+                                                       names=rename_header(table.header, ALIASES)))
     if not candidates:
         raise Problem(422, "Import refused", "the file has no data rows",
                       errors={"file": ["Tệp không có dòng dữ liệu. / The file has no data rows."]})

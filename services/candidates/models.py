@@ -86,6 +86,8 @@ class Candidate(Base):
 
 class Transition(Base):
     __tablename__ = "transitions"
+    # Admission decisions in bulk find a decision already recorded by its number (decisions.py).
+    __table_args__ = (Index("ix_transitions_decision_number", "decision_number"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id"), index=True)

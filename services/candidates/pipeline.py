@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -71,8 +71,12 @@ def _refuse(findings: list[rules.Finding]) -> Problem:
 
 
 def transition(session: Session, *, candidate: Candidate, request: dict[str, Any], recorded_by: str,
-               holidays: frozenset[date] = frozenset(), today: date | None = None) -> Outcome:
-    """Move `candidate` as `request` (a loaded TransitionRequest) asks; see the module docstring."""
+               holidays: frozenset[date] = frozenset(), today: date | None = None,
+               is_within: Callable[[str, str], bool] | None = None, events: list | None = None) -> Outcome:
+    """Move `candidate` as `request` (a loaded TransitionRequest) asks; see the module docstring.
+    A caller deciding many at once passes a memoised `is_within(code, ancestor)` (default:
+    tree.is_within) and an `events` list to collect the events in, which it then writes to the outbox
+    in their order with shared.outbox.record_events (default: each written at once)."""
     target, on = request["to"], request["date"]
     today = today or clock.today()
     new_stage = stage_after(candidate.stage, target)
@@ -91,7 +95,8 @@ def transition(session: Session, *, candidate: Candidate, request: dict[str, Any
                                        f"{candidate.last_transition_on} and today."]},
                       type_="urn:chitieu:rule:chronology")
 
-    evidence, findings = _check(session, candidate, request, target, on, holidays)
+    within = is_within or (lambda code, ancestor: tree.is_within(session, code, ancestor))
+    evidence, findings = _check(session, candidate, request, target, on, holidays, within)
     refusals = [f for f in findings if f.severity == rules.REFUSE]
     if refusals:
         raise _refuse(refusals)
@@ -106,12 +111,13 @@ def transition(session: Session, *, candidate: Candidate, request: dict[str, Any
                       evidence=evidence, warnings=[w.to_dict() for w in warnings], recorded_by=recorded_by)
     session.add(line)
     session.flush()
-    _publish(session, candidate, request, old_stage, target, on, revoked_admission_date=admission_date)
+    _publish(session, candidate, request, old_stage, target, on, revoked_admission_date=admission_date,
+             events=events)
     return Outcome(candidate, line, warnings)
 
 
 def _check(session: Session, candidate: Candidate, request: dict[str, Any], target: str, on: date,
-           holidays: frozenset[date]) -> tuple[dict[str, Any], list[rules.Finding]]:
+           holidays: frozenset[date], within: Callable[[str, str], bool]) -> tuple[dict[str, Any], list[rules.Finding]]:
     """The evidence to keep in the history line, and the rules that did not hold."""
     findings: list[rules.Finding | None] = []
     evidence: dict[str, Any] = {}
@@ -121,7 +127,7 @@ def _check(session: Session, candidate: Candidate, request: dict[str, Any], targ
         deciding = request.get("deciding_org_code")
         if not deciding:
             raise _missing("deciding_org_code", target)
-        if not tree.is_within(session, candidate.org_code, deciding):
+        if not within(candidate.org_code, deciding):
             raise Problem(422, "Invalid deciding organisation",
                           f"'{deciding}' is not the cell or one of its superior committees",
                           errors={"deciding_org_code": [f"'{deciding}' không phải cấp ủy của chi bộ. / '{deciding}' "
@@ -188,8 +194,11 @@ def _apply(candidate: Candidate, request: dict[str, Any], target: str, new_stage
 
 
 def _publish(session: Session, candidate: Candidate, request: dict[str, Any], old_stage: str, target: str,
-             on: date, *, revoked_admission_date: date | None) -> None:
+             on: date, *, revoked_admission_date: date | None, events: list | None = None) -> None:
     def emit(event_type, data):
+        if events is not None:
+            events.append((event_type, data, EVENT_SOURCE, candidate.id))
+            return
         record_event(session, outbox=outbox, event_type=event_type, data=data, source=EVENT_SOURCE,
                      subject=candidate.id)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import clock
 from shared.codes import OrgCode
 from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KINDS, STAGES
 from shared.pagination import PageQuery, page_schema
 
+from .decisions import MAX_DECISIONS, Decision
 from .pipeline import TARGETS
 from .registry import mask_national_id
 
@@ -51,6 +52,31 @@ class CandidateCreate(Schema):
     youth_union_member = fields.Boolean(load_default=False)
     helpers = fields.List(Text(200), load_default=list, validate=validate.Length(max=10),
                           metadata={"description": "official members assigned to help the candidate"})
+
+
+class CandidateCorrection(Schema):
+    """The identity fields to correct (only those sent) and why; `stage` and the pipeline's facts are
+    changed by transitions, never here."""
+
+    full_name = Text(200)
+    date_of_birth = Day()
+    gender = fields.String(validate=validate.OneOf(GENDERS))
+    ethnicity = Text(50)
+    religion = Text(50, allow_none=True)
+    education_level = Text(50, allow_none=True)
+    occupation_group = fields.String(validate=validate.OneOf(OCCUPATION_GROUPS))
+    national_id = fields.String(validate=validate.Regexp(
+        r"^\d{12}$", error="Số CCCD phải gồm đúng 12 chữ số. / The national ID must be exactly 12 digits."))
+    youth_union_member = fields.Boolean()
+    helpers = fields.List(Text(200), validate=validate.Length(max=10))
+    reason = Text(1000, required=True, metadata={"description": "why (kept in the history with who corrected)",
+                                                 "example": "Sai chính tả họ tên trong hồ sơ"})
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not set(data) - {"reason"}:
+            raise ValidationError("Cần ít nhất một trường để đính chính. / Name at least one field to correct.",
+                                  field_name="_schema")
 
 
 class Introducer(Schema):
@@ -167,6 +193,13 @@ class History(Schema):
     transfers = fields.List(fields.Nested(TransferOut))
 
 
+class CorrectionResult(Schema):
+    candidate = fields.Nested(CandidateOut)
+    correction = fields.Nested(TransitionOut, allow_none=True,
+                               metadata={"description": "the history line; null when nothing differed"})
+    warnings = fields.List(fields.Nested(Finding))
+
+
 class CandidateDetail(CandidateOut):
     history = fields.Nested(History)
 
@@ -222,3 +255,30 @@ class OrganizationOut(Schema):
 class ImportResult(Schema):
     imported = fields.Integer()
     candidate_ids = fields.List(fields.String())
+
+
+# --- admission decisions in bulk ----------------------------------------------------------------
+
+class DecisionsBody(Schema):
+    decisions = fields.List(fields.Nested(Decision), required=True,
+                            validate=validate.Length(min=1, max=MAX_DECISIONS))
+
+
+class DecisionsFile(Schema):
+    file = Upload(required=True, metadata={"description": "a .csv (UTF-8) or .xlsx file; first row = column names, "
+                                                          "Vietnamese (template) or English; dates dd/mm/yyyy or ISO"})
+
+
+class DecisionRowOut(Schema):
+    row = fields.String(metadata={"description": "'row N' of the file as the spreadsheet numbers it, or "
+                                                 "'decisions[i]' of a JSON body"})
+    candidate_id = fields.String()
+    decision_number = fields.String()
+    status = fields.String(validate=validate.OneOf(("admitted", "already_recorded")))
+    warnings = fields.List(fields.Nested(Finding))
+
+
+class DecisionsResult(Schema):
+    recorded = fields.Integer(metadata={"description": "admissions recorded by this request"})
+    already_recorded = fields.Integer(metadata={"description": "decisions recorded before (nothing changed)"})
+    rows = fields.List(fields.Nested(DecisionRowOut))

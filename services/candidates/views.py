@@ -17,13 +17,13 @@ from shared.config import setting
 from shared.contracts.candidates import OPEN_STAGES
 from shared.pagination import page_of
 from shared.problems import Problem
-from shared.spreadsheets import read_table
+from shared.spreadsheets import XLSX_MIMETYPE, read_table, xlsx_template
 from shared.web import current_db
 
-from . import idempotency, importer, pipeline, registry, reminders, tree
+from . import corrections, decisions, idempotency, importer, pipeline, registry, reminders, tree
 from .models import CellStrength
 from .schemas import (CandidateCreate, CandidateDetail, CandidateOut, CandidatePage, CandidateQuery,
-                      CellStrengthRequest, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
+                      CellStrengthRequest, CandidateCorrection, CorrectionResult, DecisionsBody, DecisionsFile, DecisionsResult, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
                       RemindersQuery, TransferOut, TransferRequest, TransferResult, TransitionOut, TransitionRequest,
                       TransitionResult)
 
@@ -38,7 +38,9 @@ candidates_blp = Blueprint("candidates", __name__, url_prefix="/candidates",
                            description="Quần chúng ưu tú và quá trình kết nạp / Candidates and their pipeline")
 organizations_blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                               description="Cây tổ chức (bản sao), phễu, nhắc việc / Local tree, funnel, reminders")
-blueprints = [candidates_blp, organizations_blp]
+decisions_blp = Blueprint("admission-decisions", __name__, url_prefix="/admission-decisions",
+                          description="Quyết định kết nạp hàng loạt / Admission decisions in bulk")
+blueprints = [candidates_blp, organizations_blp, decisions_blp]
 
 
 
@@ -126,6 +128,31 @@ def get_candidate(candidate_id):
         return _json(200, out)
 
 
+@candidates_blp.route("/<candidate_id>", methods=["PATCH"])
+@candidates_blp.arguments(CandidateCorrection)
+@candidates_blp.response(200, CorrectionResult)
+@candidates_blp.alt_response(409, description="the correction would change what the quota service counted for an "
+                                               "admitted member (rule 'counted_admission'), or the national ID is "
+                                               "another open candidate's")
+@candidates_blp.doc(responses={"422": {"description": "invalid fields, or a rule the correction affects refused it; "
+                                                      "`type` names the rule"}}, **IDEMPOTENCY_DOC)
+def correct_candidate(body, candidate_id):
+    """Correct identity fields (a misspelt name, a wrong date of birth, ...) with a reason; recorded in the
+    history with who made it; the rules the fields affect are judged again."""
+    def action(session):
+        candidate = registry.get_candidate(session, candidate_id, for_update=True)
+        principal = _scope(session, candidate.org_code, "officer")
+        changes = {k: v for k, v in body.items() if k != "reason"}
+        done = corrections.correct(session, candidate=candidate, changes=changes, reason=body["reason"],
+                                   recorded_by=principal.sub, visible=_visible_to(session, principal))
+        return 200, {"candidate": CandidateOut().dump(done.candidate),
+                     "correction": TransitionOut().dump(done.line) if done.line else None,
+                     "warnings": [w.to_dict() for w in done.warnings]}
+
+    return _idempotent(f"PATCH /candidates/{candidate_id}", idempotency.request_hash(request.get_json(silent=True)),
+                       action)
+
+
 @candidates_blp.route("/<candidate_id>/transitions", methods=["POST"])
 @candidates_blp.arguments(TransitionRequest)
 @candidates_blp.response(201, TransitionResult)
@@ -185,6 +212,15 @@ def import_candidates(files):
         return 201, {"imported": len(ids), "candidate_ids": ids}
 
     return _idempotent("POST /candidates/import", idempotency.request_hash(upload.filename or "", content), action)
+
+
+@candidates_blp.route("/import/template", methods=["GET"])
+@candidates_blp.doc(responses={"200": {"description": "an XLSX workbook", "content": {XLSX_MIMETYPE: {}}}})
+def candidates_import_template():
+    """The XLSX template of a candidates import: Vietnamese headers, an example row, dates as dd/mm/yyyy,
+    and a second sheet saying what each column takes."""
+    require_role("viewer")
+    return _xlsx(xlsx_template(importer.TEMPLATE, title="Danh sách quần chúng"), "mau-danh-sach-quan-chung.xlsx")
 
 
 # --- organisations ----------------------------------------------------------------------------------
@@ -256,3 +292,55 @@ def list_reminders(args, code):
                 "reminders": [{"reminder_id": r.reminder_id, "kind": r.kind, "candidate_id": r.candidate_id,
                                "full_name": r.full_name, "org_code": r.org_code, "due_date": r.due_date}
                               for r in found]}
+
+
+# --- admission decisions in bulk ----------------------------------------------------------------------
+
+@decisions_blp.route("", methods=["POST"])
+@decisions_blp.response(201, DecisionsResult, description="recorded (200: every decision was recorded before)")
+@decisions_blp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": DecisionsBody}, "multipart/form-data": {"schema": DecisionsFile}}},
+    responses={"413": {"description": f"more than {decisions.MAX_DECISIONS:,} decisions"},
+               "422": {"description": "row-by-row errors (`errors`: {'row N' or 'decisions[i]': {field: [...]}}); "
+                                      "nothing was recorded"}}, **IDEMPOTENCY_DOC)
+def record_admission_decisions():
+    """Many admission decisions at once, all or none: each admits its candidate as `POST /candidates/{id}/
+    transitions {to: admitted}` would (same rules, history, events). A decision already recorded (same
+    deciding organisation and number, same candidate) changes nothing, so sending a file again is safe."""
+    require_role("officer")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise Problem(422, "Missing file", "send the decisions as the multipart field 'file'",
+                          errors={"file": ["Thiếu tệp. / The file is missing."]})
+        content = upload.read()
+        table = read_table(content, upload.filename or "")
+        rows, columns = decisions.rows_from_table(table), decisions.file_columns(table)
+        fingerprint = idempotency.request_hash(upload.filename or "", content)
+    else:
+        body = request.get_json(silent=True)
+        rows, columns = decisions.rows_from_json(body), None
+        fingerprint = idempotency.request_hash(body)
+
+    def action(session):
+        principal = require_role("officer")
+        report = decisions.record_decisions(session, rows=rows, recorded_by=principal.sub,
+                                            allowed=_visible_to(session, principal), holidays=holidays(),
+                                            columns=columns)
+        return (201 if report.recorded else 200), DecisionsResult().dump(report)
+
+    return _idempotent("POST /admission-decisions", fingerprint, action)
+
+
+@decisions_blp.route("/template", methods=["GET"])
+@decisions_blp.doc(responses={"200": {"description": "an XLSX workbook", "content": {XLSX_MIMETYPE: {}}}})
+def admission_decisions_template():
+    """The XLSX template of a decisions file: Vietnamese headers, an example row, dates as dd/mm/yyyy."""
+    require_role("viewer")
+    return _xlsx(xlsx_template(decisions.TEMPLATE, title="Quyết định kết nạp"), "mau-quyet-dinh-ket-nap.xlsx")
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    response = Response(content, mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

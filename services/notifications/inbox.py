@@ -4,14 +4,20 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import tree
+from . import reads, tree
 from .models import Notification
 
 
 def list_inbox(session: Session, *, org_code: str, after_id: int = 0, limit: int = 100,
-               oldest_first: bool = False) -> list[Notification]:
+               oldest_first: bool = False, kind: str | None = None, unread_for: str | None = None
+               ) -> list[Notification]:
+    """An organisation's inbox, newest first; of one `kind`; only those `unread_for` has not read."""
     query = select(Notification).where(Notification.channel == "inbox", Notification.recipient_org_code == org_code,
                                        Notification.id > after_id)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    if unread_for is not None:
+        query = query.where(reads.unread_by(unread_for))
     order = Notification.id.asc() if oldest_first else Notification.id.desc()
     return list(session.scalars(query.order_by(order).limit(limit)))
 

@@ -6,6 +6,7 @@
   UNIQUE (recipient, org_code, kind, occurrence) is what makes a notice exactly-once, whatever
   the broker redelivers and whichever replica handles it.
 - `delivery_attempts`: every attempt to send a webhook or e-mail notice, kept for inspection.
+- `notification_reads`: who (a token's `sub`) has read which notice; no row = unread for that person.
 """
 from __future__ import annotations
 
@@ -105,3 +106,15 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # HTTP status or SMTP reply code
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str] = mapped_column(String(100))
+
+
+class NotificationRead(Base):
+    """Read state per person, not per organisation: an organisation's inbox is shared by its officers,
+    and one of them opening a notice must not hide it from the others' unread count."""
+
+    __tablename__ = "notification_reads"
+
+    # (notification_id, reader) also answers "is this notice read by this person" in the unread count.
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    reader: Mapped[str] = mapped_column(String(200), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

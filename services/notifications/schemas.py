@@ -81,6 +81,8 @@ class NotificationSchema(Schema):
     last_error = fields.String(allow_none=True)
     created_at = UtcDateTime()
     delivered_at = UtcDateTime(allow_none=True)
+    read = fields.Boolean(metadata={"description": "read by the caller (the token's sub); in inbox and notice "
+                                                   "lists and answers"})
 
 
 class AttemptSchema(Schema):
@@ -112,6 +114,33 @@ class InboxQuery(Schema):
     after_id = fields.Integer(load_default=0, validate=ID,
                               metadata={"description": "only notices newer than this id"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+    unread = fields.Boolean(load_default=False, metadata={"description": "only the notices the caller has not read"})
+
+
+class UnreadCount(Schema):
+    org_code = fields.String()
+    unread = fields.Integer(metadata={"description": "notices of the inbox the caller (token's sub) has not read"})
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class MarkAllRead(Schema):
+    up_to_id = fields.Integer(load_default=None, validate=ID,
+                              metadata={"description": "only notices up to this id (the newest the reader saw)"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+
+
+class MarkedRead(UnreadCount):
+    marked = fields.Integer(metadata={"description": "notices marked read by this request"})
+
+
+class TestSent(Schema):
+    ok = fields.Boolean(metadata={"description": "the receiver answered 2xx"})
+    status_code = fields.Integer(allow_none=True, metadata={"description": "the receiver's HTTP status (none: no "
+                                                                           "answer)"})
+    error = fields.String(allow_none=True, metadata={"description": "why it failed, in our words (the receiver's "
+                                                                    "answer itself is never shown)"})
+    delivery_id = fields.String()
 
 
 class StreamQuery(Schema):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from shared.problems import Problem
 
-from . import targets, tree
+from . import mailer, targets, tree, webhooks
 from .models import Notification, Subscription
+from .settings import DeliverySettings
+from .webhooks import SendResult
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -130,3 +133,29 @@ def delete(session: Session, *, subscription: Subscription) -> None:
     for notice in session.scalars(select(Notification).where(Notification.subscription_id == subscription.id,
                                                              Notification.status == "pending")):
         notice.status, notice.next_attempt_at = "cancelled", None
+
+
+TEST_KIND = "test"
+TEST_TEXT = {"vi": "Thông báo thử của chitieu cho {org}: nếu bạn đọc được, kênh này hoạt động.",
+             "en": "A test notice from chitieu for {org}: if you read this, the channel works."}
+
+
+def send_test(subscription: Subscription, *, org_name: str, delivery: DeliverySettings) -> tuple[SendResult, str]:
+    """Send one signed test notice (`X-Chitieu-Event: test`) to a webhook or e-mail subscription now,
+    through the same guarded path as real notices (the SSRF checks of targets.py, the deadline);
+    returns the result and the test's delivery id. Nothing is recorded: a test is not a notice."""
+    if subscription.channel not in ("webhook", "email"):
+        raise Problem(409, "Conflict", "chỉ gửi thử được tới webhook hoặc e-mail / only a webhook or e-mail "
+                                       "subscription can be tested",
+                      errors={"channel": ["Hộp thư trong ứng dụng không cần gửi thử. / An inbox needs no test."]})
+    delivery_id = str(uuid.uuid4())
+    text = TEST_TEXT.get(subscription.language, TEST_TEXT["vi"]).format(org=org_name)
+    if subscription.channel == "webhook":
+        payload = {"delivery_id": delivery_id, "kind": TEST_KIND, "org_code": subscription.org_code,
+                   "org_name": org_name, "language": subscription.language, "text": text,
+                   "subscription_id": subscription.id, "created_at": datetime.now(timezone.utc).isoformat(),
+                   "event": None}
+        return webhooks.send(url=subscription.target, secret=subscription.secret or "", payload=payload,
+                             delivery_id=delivery_id, kind=TEST_KIND, timeout_s=delivery.webhook_timeout_s), delivery_id
+    return mailer.send(settings=delivery, to=subscription.target, text=text, delivery_id=delivery_id,
+                       subject=f"[chitieu] Thông báo thử / test notice: {org_name}"), delivery_id

@@ -5,15 +5,17 @@ from flask import Response, current_app, request, stream_with_context
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from shared.auth import ALL_ORGS, Principal, require_role, require_scope
+from shared.auth import ALL_ORGS, Principal, current_principal, require_role, require_scope
 from shared.problems import Problem, problem_response
 from shared.redis_client import get_redis
 from shared.web import current_db
 
-from . import delivery, inbox, live, subscriptions, tree
+from . import delivery, inbox, live, reads, subscriptions, tree
 from .models import DeliveryAttempt, Notification
-from .schemas import (InboxQuery, NotificationDetail, NotificationQuery, NotificationSchema, StreamQuery,
-                      SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionQuery)
+from .schemas import (InboxQuery, MarkAllRead, MarkedRead, NotificationDetail, NotificationQuery, NotificationSchema,
+                      StreamQuery, SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionQuery, TestSent,
+                      UnreadCount)
+from .settings import DeliverySettings
 
 SIGNING = ("Webhook requests carry `X-Chitieu-Signature: t=<unix seconds>,v1=<hex>` where the hex is "
            "HMAC-SHA256 with the subscription's secret over `<t>.<raw body>`, `X-Chitieu-Delivery-Id` "
@@ -95,6 +97,22 @@ def delete_subscription(subscription_id: int):
     return None
 
 
+@subscriptions_blp.route("/<int:subscription_id>/test", methods=["POST"])
+@subscriptions_blp.response(200, TestSent)
+@subscriptions_blp.alt_response(409, description="an inbox subscription (nothing to test)")
+def test_subscription(subscription_id: int):
+    """Send a signed test notice (`X-Chitieu-Event: test`) to a webhook or e-mail subscription now and answer
+    the receiver's status; the same address checks (SSRF) and deadline as real notices; nothing recorded."""
+    with current_db().sessions() as session:
+        subscription = subscriptions.get_live(session, subscription_id)
+        _scope(session, subscription.org_code, "officer")
+        org = tree.get(session, subscription.org_code)
+        session.expunge(subscription)
+    result, delivery_id = subscriptions.send_test(subscription, org_name=org.name if org else subscription.org_code,
+                                                  delivery=DeliverySettings.from_env())
+    return {"ok": result.ok, "status_code": result.status_code, "error": result.error, "delivery_id": delivery_id}
+
+
 # --- notifications --------------------------------------------------------------------------------
 @notifications_blp.route("")
 @notifications_blp.arguments(NotificationQuery, location="query")
@@ -106,10 +124,18 @@ def list_notifications(query):
     with current_db().sessions() as session:
         if org:
             _scope(session, org, "viewer")
-        return inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=org,
-                                        kind=query["kind"], status=query["status"], channel=query["channel"],
-                                        subscription_id=query["subscription_id"], limit=query["limit"],
-                                        offset=query["offset"])
+        notices = inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=org,
+                                           kind=query["kind"], status=query["status"], channel=query["channel"],
+                                           subscription_id=query["subscription_id"], limit=query["limit"],
+                                           offset=query["offset"])
+        return _with_read(session, notices, principal.sub)
+
+
+def _with_read(session, notices: list[Notification], reader: str) -> list[dict]:
+    """Notices as listed, each with `read` for this person."""
+    read = reads.read_ids(session, notification_ids=[n.id for n in notices], reader=reader)
+    names = [name for name in NotificationSchema._declared_fields if name != "read"]
+    return [{**{name: getattr(n, name) for name in names}, "read": n.id in read} for n in notices]
 
 
 def _notice_in_scope(session, notification_id: int, role: str) -> Notification:
@@ -121,7 +147,7 @@ def _notice_in_scope(session, notification_id: int, role: str) -> Notification:
 
 
 def _detail(session, notice: Notification) -> dict:
-    data = {name: getattr(notice, name) for name in NotificationSchema._declared_fields}
+    data = _with_read(session, [notice], current_principal().sub)[0]
     data["attempts_log"] = session.scalars(select(DeliveryAttempt).where(
         DeliveryAttempt.notification_id == notice.id).order_by(DeliveryAttempt.number)).all()
     return data
@@ -147,16 +173,67 @@ def resend_notification(notification_id: int):
     return body
 
 
+@notifications_blp.route("/<int:notification_id>/read", methods=["POST"])
+@notifications_blp.response(200, NotificationSchema)
+def mark_read(notification_id: int):
+    """Mark a notice read for the caller (the token's sub; each officer of an inbox has their own state)."""
+    with current_db().transaction() as session:
+        notice = _notice_in_scope(session, notification_id, "viewer")
+        principal = require_role("viewer")
+        reads.mark_read(session, notification_id=notice.id, reader=principal.sub)
+        return _with_read(session, [notice], principal.sub)[0]
+
+
+@notifications_blp.route("/<int:notification_id>/unread", methods=["POST"])
+@notifications_blp.response(200, NotificationSchema)
+def mark_unread(notification_id: int):
+    """Mark a notice unread again for the caller."""
+    with current_db().transaction() as session:
+        notice = _notice_in_scope(session, notification_id, "viewer")
+        principal = require_role("viewer")
+        reads.mark_unread(session, notification_id=notice.id, reader=principal.sub)
+        return _with_read(session, [notice], principal.sub)[0]
+
+
 # --- inbox ----------------------------------------------------------------------------------------
 @inbox_blp.route("/<org_code>")
 @inbox_blp.arguments(InboxQuery, location="query")
 @inbox_blp.response(200, NotificationSchema(many=True))
+@inbox_blp.doc(responses={"200": {"headers": {"X-Unread-Count": {
+    "description": "notices of this inbox the caller has not read (all kinds)", "schema": {"type": "integer"}}}}})
 def read_inbox(query, org_code: str):
-    """The inbox of an organisation, newest first."""
+    """The inbox of an organisation, newest first, each notice with `read` for the caller; filters: kind,
+    unread. The caller's unread count is in `X-Unread-Count` (and GET /inbox/{org}/unread)."""
     with current_db().sessions() as session:
         _known(session, org_code)
-        _scope(session, org_code, "viewer")
-        return inbox.list_inbox(session, org_code=org_code, after_id=query["after_id"], limit=query["limit"])
+        principal = _scope(session, org_code, "viewer")
+        notices = inbox.list_inbox(session, org_code=org_code, after_id=query["after_id"], limit=query["limit"],
+                                   kind=query["kind"], unread_for=principal.sub if query["unread"] else None)
+        count = reads.unread_count(session, org_code=org_code, reader=principal.sub)
+        return _with_read(session, notices, principal.sub), 200, {"X-Unread-Count": str(count["unread"])}
+
+
+@inbox_blp.route("/<org_code>/unread")
+@inbox_blp.response(200, UnreadCount)
+def inbox_unread(org_code: str):
+    """How many notices of the inbox the caller has not read, in all and by kind (for a header badge)."""
+    with current_db().sessions() as session:
+        _known(session, org_code)
+        principal = _scope(session, org_code, "viewer")
+        return reads.unread_count(session, org_code=org_code, reader=principal.sub)
+
+
+@inbox_blp.route("/<org_code>/read", methods=["POST"])
+@inbox_blp.arguments(MarkAllRead)
+@inbox_blp.response(200, MarkedRead)
+def mark_inbox_read(body, org_code: str):
+    """Mark every notice of the inbox (up to `up_to_id`, of `kind`) read for the caller."""
+    with current_db().transaction() as session:
+        _known(session, org_code)
+        principal = _scope(session, org_code, "viewer")
+        marked = reads.mark_all_read(session, org_code=org_code, reader=principal.sub, up_to_id=body["up_to_id"],
+                                     kind=body["kind"])
+        return {**reads.unread_count(session, org_code=org_code, reader=principal.sub), "marked": marked}
 
 
 @inbox_blp.route("/<org_code>/stream")

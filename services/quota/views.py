@@ -14,6 +14,7 @@ from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.pagination import offset, page_of
 from shared.problems import Problem
 from shared.redis_client import get_redis
+from shared.spreadsheets import XLSX_MIMETYPE, xlsx_template
 from shared.web import current_db
 
 from . import importer, organizations, quotas
@@ -90,7 +91,7 @@ def import_tree(files):
     """Nhập cây từ CSV/XLSX, tất cả hoặc không / Import a tree from CSV or XLSX, all or nothing (admin)."""
     require_role("admin")
     upload = files["file"]
-    rows = importer.read_rows(upload.read(), upload.filename or "upload.csv")  # before the transaction
+    rows, columns = importer.read_rows(upload.read(), upload.filename or "upload.csv")  # before the transaction
     with current_db().transaction() as session:
         principal = require_role("admin")
         if principal.org != ALL_ORGS:
@@ -99,8 +100,19 @@ def import_tree(files):
                 parent = row.get("parent_code")
                 if not parent or (parent not in in_file and not organizations.is_within(session, parent, principal.org)):
                     raise Problem(403, "Forbidden", f"'{row.get('code')}' would be outside your scope '{principal.org}'")
-        codes = importer.import_tree(session, rows=rows, default_date=clock.today())
+        codes = importer.import_tree(session, rows=rows, default_date=clock.today(), columns=columns)
     return {"created": len(codes), "codes": codes}
+
+
+@blp.route("/import/template", methods=["GET"])
+@blp.doc(responses={"200": {"description": "an XLSX workbook", "content": {XLSX_MIMETYPE: {}}}})
+def import_template():
+    """Mẫu XLSX để nhập cây / The XLSX template of a tree import: Vietnamese headers, an example row,
+    dates as dd/mm/yyyy, and a second sheet saying what each column takes."""
+    require_role("viewer")
+    response = Response(xlsx_template(importer.TEMPLATE, title="Cây tổ chức"), mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = 'attachment; filename="mau-cay-to-chuc.xlsx"'
+    return response
 
 
 @blp.route("/<code>")

@@ -64,3 +64,32 @@ def test_a_zip_bomb_is_refused_before_parsing():
     with pytest.raises(Problem) as caught:
         read_table(content, "bomb.xlsx", limits=Limits(max_xlsx_bytes=100_000))
     assert caught.value.status == 413 and "CHITIEU_IMPORT_MAX_XLSX_BYTES" in caught.value.errors["file"][0]
+
+
+def test_vietnamese_headers_dates_and_cells():
+    from shared.spreadsheets import cell_errors, fold_label, iso_day, rename_header
+
+    assert fold_label(" Họ và tên *") == "ho va ten"
+    assert rename_header(["Họ và tên", "ngay sinh:", "Ghi chú"], {"Họ và tên": "full_name", "Ngày sinh": "date_of_birth"}
+                         ) == ["full_name", "date_of_birth", "Ghi chú"]
+    assert [iso_day(t) for t in ("04/03/2024", "4.3.2024", "2024-03-04", "04-03-2024", "31/02/2024")] == [
+        "2024-03-04", "2024-03-04", "2024-03-04", "04-03-2024", "2024-02-31"]  # the schema judges the last two
+    assert cell_errors({"row 3": {"date_of_birth": ["x"], "_schema": ["y"]}, "file": ["z"]},
+                       header=["Họ và tên", "Ngày sinh"], names=["full_name", "date_of_birth"]) == [
+        {"row": 3, "column": "B", "header": "Ngày sinh", "field": "date_of_birth", "messages": ["x"]},
+        {"row": 3, "column": None, "header": None, "field": "_schema", "messages": ["y"]}]
+
+
+def test_a_template_has_its_headers_example_and_guide():
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from shared.spreadsheets import TemplateColumn, xlsx_template
+
+    book = load_workbook(io.BytesIO(xlsx_template([TemplateColumn("Ngày sinh", date(2001, 5, 4), "dd/mm/yyyy"),
+                                                   TemplateColumn("Số CCCD", "038301000123")], title="Mẫu")))
+    assert [[c.value for c in row] for row in book["Mẫu"].iter_rows()] == [["Ngày sinh", "Số CCCD"],
+                                                                            ["04/05/2001", "038301000123"]]
+    assert book["Hướng dẫn"]["B2"].value == "dd/mm/yyyy"
