@@ -8,7 +8,7 @@ STACK_DIR := $(or $(CHITIEU_STACK_DIR),.stack)
 # Python commands run with the settings make run's processes get (the stack's ports and URLs).
 WITH_STACK := bash scripts/run.sh exec
 
-.PHONY: install stack run logs test test-fast stop status bench migration token backup restore
+.PHONY: install stack run logs test test-fast stop status bench migration token backup restore lock
 
 install:
 	bash scripts/stack.sh install
@@ -53,3 +53,10 @@ restore:
 	@[ -n "$(FROM)" ] || { echo "make restore FROM=<backup directory>"; exit 2; }
 	$(WITH_STACK) $(PY) -m shared.cli backup restore $(FROM)
 	$(WITH_STACK) $(PY) -m services.quota.worker rebuild
+
+# requirements.lock: every dependency of pyproject.toml, direct or not, pinned with its files'
+# hashes, for the image (deploy/Dockerfile installs it with --require-hashes). Run after changing a
+# pin in pyproject.toml; tests/deploy/test_lock.py checks the two agree.
+lock:
+	.venv/bin/pip-compile --generate-hashes --strip-extras --allow-unsafe --build-deps-for editable --no-emit-find-links \
+		--no-header --quiet -o requirements.lock pyproject.toml

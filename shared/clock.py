@@ -6,10 +6,11 @@ in CHITIEU_TIMEZONE (default Asia/Ho_Chi_Minh). Instants stored or sent (`now()`
 """
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from .config import setting
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -17,7 +18,7 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 @lru_cache(maxsize=1)
 def local_zone() -> ZoneInfo:
     """The zone of the organisations' calendar (CHITIEU_TIMEZONE)."""
-    return ZoneInfo(os.environ.get("CHITIEU_TIMEZONE", DEFAULT_TIMEZONE))
+    return ZoneInfo(setting("TIMEZONE", DEFAULT_TIMEZONE))
 
 
 def now() -> datetime:

@@ -2,12 +2,16 @@
 
 Every process reads its settings once at start (`Settings.from_env`). Each service has its own
 database URL (`CHITIEU_QUOTA_DATABASE_URL`, ...) because services never share a database.
+Any setting CHITIEU_X may instead be given as CHITIEU_X_FILE, the path of a file holding the value
+(docker-compose secrets), so that passwords never sit in a container's environment (`setting`).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # The issuer's signing key (the web service, `chitieu token`) and where verifiers read the public
@@ -16,14 +20,54 @@ DEFAULT_PRIVATE_KEY_FILE = str(ROOT / ".stack" / "keys" / "jwt-ed25519.pem")
 DEFAULT_JWKS = "http://127.0.0.1:8000/.well-known/jwks.json"
 
 
+class SettingError(RuntimeError):
+    """A setting that cannot be read: the process stops at start, saying which and why."""
+
+
+def setting(name: str, default: str) -> str:
+    """CHITIEU_<name> from the environment, or the content of the file named by CHITIEU_<name>_FILE
+    (one trailing newline dropped, as `echo` and editors leave one). Both set is refused rather
+    than guessed: an administrator who moves a value into a file and forgets the old variable
+    would otherwise run with whichever one we happened to prefer."""
+    key = f"CHITIEU_{name}"
+    value = os.environ.get(key)
+    path = os.environ.get(f"{key}_FILE")
+    if not path:
+        return default if value is None else value
+    if value is not None:
+        raise SettingError(f"{key} and {key}_FILE are both set; keep one")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingError(f"{key}_FILE: cannot read {path} ({exc.__class__.__name__})") from None
+    return content.removesuffix("\n").removesuffix("\r")
+
+
 def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CHITIEU_{name}", default)
+    return setting(name, default)
 
 
 def default_database_url(service: str) -> str:
     data = Path(_env("DATA_DIR", str(ROOT / ".stack" / "data")))
     data.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{data / service}.db"
+
+
+def database_url(service: str) -> str:
+    """The service's database URL. CHITIEU_DATABASE_PASSWORD (in practice CHITIEU_DATABASE_PASSWORD_FILE,
+    a compose secret) is put into a URL that has no password: the URL (host, database, user) is
+    configuration anyone may read in `docker inspect`, the password alone is the secret."""
+    url = _env(f"{service.upper()}_DATABASE_URL", "") or default_database_url(service)
+    password = _env("DATABASE_PASSWORD", "")
+    if not password:
+        return url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return url
+    if parsed.password is not None:
+        raise SettingError(f"CHITIEU_{service.upper()}_DATABASE_URL holds a password and "
+                           "CHITIEU_DATABASE_PASSWORD is set too; keep one")
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
@@ -61,12 +105,15 @@ class Settings:
     # An idle outbox relay looks for new rows this often (seconds). Two relays lie between an
     # admission and its notice, so half of this, twice, is in every notice's latency.
     relay_idle_s: float = 0.05
+    # Reverse proxies in front of an API whose X-Forwarded-For/-Proto/-Host/-Prefix are trusted:
+    # 1 behind the compose file's Caddy, which serves each API under a path prefix (/quota).
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
         return cls(
             service=service,
-            database_url=_env(f"{service.upper()}_DATABASE_URL", "") or default_database_url(service),
+            database_url=database_url(service),
             kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
             jwks=_env("JWKS", DEFAULT_JWKS),
@@ -82,6 +129,7 @@ class Settings:
             dead_letter_max_share=float(_env("DEAD_LETTER_MAX_SHARE", "0.2")),
             reconcile_interval_s=float(_env("RECONCILE_INTERVAL_S", "3600")),
             relay_idle_s=float(_env("RELAY_IDLE_S", "0.05")),
+            proxy_hops=int(_env("PROXY_HOPS", "0")),
             service_urls={
                 "quota": _env("QUOTA_URL", "http://127.0.0.1:8001"),
                 "candidates": _env("CANDIDATES_URL", "http://127.0.0.1:8002"),

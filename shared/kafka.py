@@ -10,12 +10,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from .config import Settings
+from .config import Settings, setting
 from .contracts import DEAD_LETTER_TOPIC, TOPICS
 from .contracts.organizations import STATE_TOPIC
 
 log = logging.getLogger(__name__)
-PARTITIONS = int(os.environ.get("CHITIEU_TOPIC_PARTITIONS", "6"))
+PARTITIONS = int(setting("TOPIC_PARTITIONS", "6"))
 
 
 def make_producer(settings: Settings, **overrides) -> KafkaProducer:
@@ -74,8 +74,8 @@ def topic_configs(name: str) -> dict[str, str]:
     """The configuration of a logical topic."""
     if name in COMPACTED:
         return {"cleanup.policy": "compact", "retention.ms": "-1"}
-    days = os.environ.get("CHITIEU_DEAD_LETTER_RETENTION_DAYS" if name == DEAD_LETTER_TOPIC
-                          else "CHITIEU_TOPIC_RETENTION_DAYS") or ("90" if name == DEAD_LETTER_TOPIC else "14")
+    days = (setting("DEAD_LETTER_RETENTION_DAYS", "") if name == DEAD_LETTER_TOPIC
+            else setting("TOPIC_RETENTION_DAYS", "")) or ("90" if name == DEAD_LETTER_TOPIC else "14")
     return {"cleanup.policy": "delete", "retention.ms": str(int(float(days) * DAY_MS))}
 
 

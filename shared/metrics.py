@@ -21,6 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+from .config import setting
+
 log = logging.getLogger(__name__)
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -96,10 +98,10 @@ def render() -> tuple[bytes, str]:
 
 def serve_worker_metrics(port: int | None = None) -> int | None:
     """Serve this worker process's metrics on CHITIEU_METRICS_PORT (or `port`); returns the port."""
-    port = int(os.environ.get("CHITIEU_METRICS_PORT") or 0) if port is None else port
+    port = int(setting("METRICS_PORT", "") or 0) if port is None else port
     if not port:
         return None
-    host = os.environ.get("CHITIEU_METRICS_HOST", "127.0.0.1")
+    host = setting("METRICS_HOST", "127.0.0.1")
     try:
         start_http_server(port, addr=host)
     except OSError:

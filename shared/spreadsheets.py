@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from .config import setting
 from .problems import Problem
 
 XLSX_SUFFIX = ".xlsx"
@@ -32,11 +32,10 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
-        env = os.environ
-        return cls(max_rows=int(env.get("CHITIEU_IMPORT_MAX_ROWS", cls.max_rows)),
-                   max_columns=int(env.get("CHITIEU_IMPORT_MAX_COLUMNS", cls.max_columns)),
-                   max_cell_chars=int(env.get("CHITIEU_IMPORT_MAX_CELL_CHARS", cls.max_cell_chars)),
-                   max_xlsx_bytes=int(env.get("CHITIEU_IMPORT_MAX_XLSX_BYTES", cls.max_xlsx_bytes)))
+        return cls(max_rows=int(setting("IMPORT_MAX_ROWS", str(cls.max_rows))),
+                   max_columns=int(setting("IMPORT_MAX_COLUMNS", str(cls.max_columns))),
+                   max_cell_chars=int(setting("IMPORT_MAX_CELL_CHARS", str(cls.max_cell_chars))),
+                   max_xlsx_bytes=int(setting("IMPORT_MAX_XLSX_BYTES", str(cls.max_xlsx_bytes))))
 
 
 @dataclass(frozen=True)

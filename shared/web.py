@@ -8,12 +8,15 @@ import logging
 import time
 from typing import Callable
 
-from flask import Flask, current_app, g, request
+import swagger_ui_bundle
+from flask import Flask, current_app, g, request, send_from_directory
+from flask import Blueprint as FlaskBlueprint
 from flask_smorest import Api, Blueprint
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics
 from .auth import current_principal
@@ -27,12 +30,27 @@ from .redis_client import get_redis
 
 log = logging.getLogger("chitieu.http")
 API_PREFIX = "/api/v1"
+# Swagger UI at /docs, its scripts and styles served by the app itself from the pinned
+# swagger-ui-bundle package (no CDN: the page works on a network without the internet). The asset
+# URL is relative to the page, so behind the proxy /quota/docs loads /quota/docs/assets/...
+DOCS_PATH = "docs"
+DOCS_ASSETS = "docs/assets/"
 
 
 class ProblemApi(Api):
     """flask-smorest's Api, answering every HTTP error as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _openapi_json(self):
+        """The spec, naming the path prefix the proxy serves this API under (X-Forwarded-Prefix,
+        trusted through CHITIEU_PROXY_HOPS) as its server, so Swagger UI's "Try it out" calls
+        /quota/api/v1/... rather than the web service's /api/v1/... on the same origin."""
+        spec = self.spec.to_dict()
+        if request.script_root:
+            spec = {**spec, "servers": [{"url": request.script_root}]}
+        return current_app.response_class(current_app.json.dumps(spec, indent=2, sort_keys=False),
+                                          mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -46,11 +64,12 @@ class ProblemApi(Api):
 
 def create_app(*, settings: Settings, db: Database | None = None, title: str, description: str,
                readiness: dict[str, Callable[[], None]], blueprints: list[Blueprint],
-               keys: KeySet | None = None) -> Flask:
+               keys: KeySet | None = None, proxy_hops: int | None = None) -> Flask:
     """A service's app: its blueprints under /api/v1, health endpoints, spec and error handling.
     `db` is the service's database, which its views reach with current_db(); `readiness` maps a
     dependency's name to a function that raises unless it answers; `keys` are the public keys
-    bearer tokens are verified with (by default read from CHITIEU_JWKS)."""
+    bearer tokens are verified with (by default read from CHITIEU_JWKS); `proxy_hops` the trusted
+    reverse proxies (by default CHITIEU_PROXY_HOPS)."""
     app = Flask(settings.service)
     app.config.update(
         CHITIEU_SETTINGS=settings,
@@ -59,6 +78,8 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH=DOCS_PATH,
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
         JSON_SORT_KEYS=False,
         API_SPEC_OPTIONS={
             "info": {"description": description},
@@ -70,6 +91,7 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
     app.json.ensure_ascii = False
     app.extensions.update(chitieu_keys=keys or KeySet(settings.jwks), db=db)
     api = ProblemApi(app)
+    app.register_blueprint(docs_assets_blueprint())
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:
         api.register_blueprint(bp, url_prefix=f"{API_PREFIX}{bp.url_prefix or ''}")
@@ -125,7 +147,21 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
         return body, 200, {"Content-Type": content_type}
 
     app.extensions["chitieu_api"] = api
+    hops = settings.proxy_hops if proxy_hops is None else proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     return app
+
+
+def docs_assets_blueprint() -> FlaskBlueprint:
+    """swagger-ui-bundle's files (swagger-ui-bundle.js, swagger-ui.css, ...) at /docs/assets/."""
+    bp = FlaskBlueprint("docs_assets", __name__)
+
+    @bp.route(f"/{DOCS_ASSETS}<path:filename>")
+    def asset(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+    return bp
 
 
 def current_db() -> Database:

@@ -10,7 +10,7 @@ from typing import Callable
 from kafka.errors import KafkaError
 
 from . import metrics
-from .config import Settings
+from .config import Settings, setting
 from .consumer import ConsumerRunner, install_sigterm
 from .db import Database
 from .deadletters import DeadLetterLimitReached
@@ -28,8 +28,8 @@ def run_until_stopped(target: Callable[[threading.Event], None]) -> None:
     # Each worker serves its metrics on CHITIEU_METRICS_PORT (shared/metrics.py), with the time its
     # loop last turned, for the "heartbeat stopped" alert.
     heartbeat = metrics.HEARTBEAT.labels(process_name())
-    stop = HeartbeatEvent(os.environ.get("CHITIEU_HEALTH_FILE"),
-                          stall_s=float(os.environ.get("CHITIEU_WORKER_STALL_S") or 0),
+    stop = HeartbeatEvent(setting("HEALTH_FILE", "") or None,
+                          stall_s=float(setting("WORKER_STALL_S", "") or 0),
                           on_beat=heartbeat.set_to_current_time)
     metrics.serve_worker_metrics()
     install_sigterm(stop)

@@ -5,7 +5,6 @@ Scope: the token's organisation subtree (`org` claim, '*' = the whole country); 
 """
 from __future__ import annotations
 
-import os
 from datetime import date
 from functools import lru_cache
 
@@ -14,6 +13,7 @@ from flask_smorest import Blueprint
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.config import setting
 from shared.contracts.candidates import OPEN_STAGES
 from shared.pagination import page_of
 from shared.problems import Problem
@@ -47,7 +47,7 @@ blueprints = [candidates_blp, organizations_blp, decisions_blp]
 @lru_cache(maxsize=1)
 def holidays() -> frozenset[date]:
     """Public holidays skipped when counting working days: CHITIEU_CANDIDATES_HOLIDAYS=2025-09-02,2026-01-01."""
-    raw = os.environ.get("CHITIEU_CANDIDATES_HOLIDAYS", "")
+    raw = setting("CANDIDATES_HOLIDAYS", "")
     return frozenset(date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
 
 

@@ -9,13 +9,12 @@ CHITIEU_CANDIDATES_REMINDER_INTERVAL: seconds between two reminder passes (defau
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from datetime import date
 
 from shared import clock
-from shared.config import Settings
+from shared.config import Settings, setting
 from shared.consumer import ConsumerRunner
 from shared.db import Database
 from shared.logs import configure_logging
@@ -60,7 +59,7 @@ def main(argv: list[str]) -> None:
         run_consumer(tree_consumer(db=db, settings=settings))
     elif command == "reminders":
         configure_logging(service=f"{SERVICE}-reminders", level=settings.log_level)
-        interval = float(os.environ.get("CHITIEU_CANDIDATES_REMINDER_INTERVAL", "3600"))
+        interval = float(setting("CANDIDATES_REMINDER_INTERVAL", "3600"))
         run_until_stopped(lambda stop: run_reminders(db, stop, interval=interval))
     else:
         raise SystemExit(__doc__)

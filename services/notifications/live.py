@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from typing import Iterator
@@ -17,7 +16,7 @@ from typing import Iterator
 import redis
 from sqlalchemy import select
 
-from shared.config import Settings
+from shared.config import Settings, setting
 from shared.db import Database
 
 from .inbox import list_inbox
@@ -160,6 +159,6 @@ def stream_slots() -> StreamSlots:
     global _slots
     with _slots_lock:
         if _slots is None:
-            _slots = StreamSlots(int(os.environ.get("CHITIEU_NOTIFY_MAX_STREAMS", "150")))
+            _slots = StreamSlots(int(setting("NOTIFY_MAX_STREAMS", "150")))
         return _slots
 

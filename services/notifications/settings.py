@@ -5,15 +5,16 @@ notification service's own knobs. Tests shorten the backoff through `DeliverySet
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared.config import setting
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CHITIEU_{name}", default)
+    return setting(name, default)
 
 
 def _flag(name: str) -> bool:

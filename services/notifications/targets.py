@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import os
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from shared.config import setting
 
 ALLOW_ENV = "CHITIEU_WEBHOOK_ALLOW_CIDRS"
 MAX_ANSWER_BYTES = 64 * 1024  # a receiver answers briefly; more is read by no one
@@ -45,7 +46,7 @@ class Target:
 
 
 def allowed_networks() -> list:
-    raw = os.environ.get(ALLOW_ENV, "")
+    raw = setting("WEBHOOK_ALLOW_CIDRS", "")  # ALLOW_ENV
     return [ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()]
 
 

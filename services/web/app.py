@@ -13,7 +13,6 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings
 from shared.db import Database
@@ -49,6 +48,7 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
         readiness={"database": db.ping, "redis": lambda: get_redis(settings.redis_url).ping()},
         blueprints=views.blueprints,
         keys=issuer.key_set(),  # its own API trusts exactly the keys it publishes
+        proxy_hops=web_settings.proxy_hops,
     )
     app.extensions.update(issuer=issuer, web_settings=web_settings)
     app.config.update(
@@ -60,9 +60,6 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
         BABEL_DEFAULT_LOCALE=web_settings.languages[0],
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
-    if web_settings.proxy_hops:
-        hops = web_settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.session_interface = PreferencesCookie()
     Babel(app, locale_selector=lambda: session.get("lang", web_settings.languages[0]))
     app.register_blueprint(pages.bp)

@@ -3,12 +3,13 @@ environment variables. The platform's `shared.config.Settings` holds what every 
 (database, Redis, the issuer's key file). Tests pass `WebSettings(...)` directly."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from shared.config import setting
 
 
 def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CHITIEU_{name}", default)
+    return setting(name, default)
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def settings_read_by_code(root: Path = ROOT) -> dict[str, set[str]]:
 
 def names_read_in_source(source: str) -> set[str]:
     tree = ast.parse(source)
-    readers = _prefixing_readers(tree)
+    readers = _prefixing_readers(tree, _imported_readers(tree))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
@@ -206,11 +206,11 @@ def names_read_in_source(source: str) -> set[str]:
     return names
 
 
-def _prefixing_readers(tree: ast.AST) -> set[str]:
+def _prefixing_readers(tree: ast.AST, imported: set[str]) -> set[str]:
     """Functions of this module that read f"CHITIEU_{<their first argument>}" from the environment,
     directly or by handing their first argument to another such function."""
     functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.args.args}
-    readers: set[str] = set()
+    readers: set[str] = set(imported)
     changed = True
     while changed:
         changed = False
@@ -229,6 +229,14 @@ def _prefixing_readers(tree: ast.AST) -> set[str]:
                 changed = True
                 break
     return readers
+
+
+def _imported_readers(tree: ast.AST) -> set[str]:
+    """shared.config's `setting` (CHITIEU_<name> or CHITIEU_<name>_FILE), under the name it is
+    imported as."""
+    return {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+            and (node.module or "").split(".")[-1] == "config" for alias in node.names
+            if alias.name == "setting"}
 
 
 def _is_generic_reader_name(node: ast.AST) -> bool:

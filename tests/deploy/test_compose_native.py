@@ -21,6 +21,7 @@ import pytest
 import requests
 from kafka import KafkaAdminClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from shared.config import ROOT
 from shared.contracts import DEAD_LETTER_TOPIC, TOPICS
@@ -42,8 +43,7 @@ PG_PORT = LOCAL_PORTS["postgres"]["5432"]
 def admin_env(real_stack, namespace) -> dict[str, str]:
     """An administrator's .env for the local stack: its PostgreSQL user, this test's namespace, and
     two optional settings, to see them reach the processes."""
-    return {"POSTGRES_USER": "chitieu",
-            "POSTGRES_PASSWORD": "chitieu", "CHITIEU_NAMESPACE": namespace,
+    return {"POSTGRES_USER": "chitieu", "CHITIEU_NAMESPACE": namespace,
             "CHITIEU_WEB_WORKERS": "1", "CHITIEU_TOPIC_PARTITIONS": "2"}
 
 
@@ -73,12 +73,24 @@ def natively(value: str, *, database: str, tmp_path: Path, port: int | None = No
     value = re.sub(rf"(@127\.0\.0\.1:{PG_PORT}/)chitieu_[a-z]+$", rf"\g<1>{database}", value)
     value = value.replace("/tmp/chitieu-heartbeat", str(tmp_path / "heartbeat"))
     value = value.replace("/var/lib/chitieu", str(tmp_path / "data"))
-    # The compose secret's mount point: here, the tests' own issuer key file.
+    # The compose secrets' mount points: here, the tests' own issuer key file, and files holding
+    # the local stack's PostgreSQL password and an empty SMTP password.
     value = value.replace("/run/secrets/jwt-ed25519.pem", test_issuer().private_key_file)
+    if value.startswith("/run/secrets/"):
+        value = str(secret_file(tmp_path, value.rsplit("/", 1)[1]))
     if port is not None:
         value = re.sub(r"^0\.0\.0\.0:800[0-3]$", f"127.0.0.1:{port}", value)
         value = re.sub(r"http://127\.0\.0\.1:800[0-3]/", f"http://127.0.0.1:{port}/", value)
     return value
+
+
+def secret_file(tmp_path: Path, name: str) -> Path:
+    """A compose secret as a file here (what /run/secrets/<name> holds in the container)."""
+    contents = {"database-password": make_url(PG_SERVER_URL).password + "\n", "smtp-password": ""}
+    path = tmp_path / "secrets" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(contents[name], encoding="utf-8")
+    return path
 
 
 class ComposeService:
@@ -304,10 +316,13 @@ def test_every_procfile_process_becomes_healthy_as_compose_runs_it(admin_env, se
         f"{p.name} ({statuses[p.name]}): {p.output()[-800:]}" for p in running if p.name in unclean)
 
 
-def test_the_postgres_healthcheck_needs_every_service_database(real_stack, fresh_database):
-    postgres = cs.load({"POSTGRES_PASSWORD": "chitieu"})["services"]["postgres"]
+def test_the_postgres_healthcheck_needs_every_service_database(real_stack, fresh_database, tmp_path):
+    postgres = cs.load({})["services"]["postgres"]
     kind, line = postgres["healthcheck"]["test"]
-    env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPASSWORD": "chitieu", "PGPORT": PG_PORT}
+    # It reads the password from the secret file the container mounts.
+    assert "/run/secrets/database-password" in line
+    line = line.replace("/run/secrets/database-password", str(secret_file(tmp_path, "database-password")))
+    env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "chitieu", "PGPORT": PG_PORT}
     ready = subprocess.run(["sh", "-c", line], env={**env, "INIT_DATABASES": f"postgres {fresh_database}"},
                            capture_output=True, timeout=60)
     assert ready.returncode == 0, ready
