@@ -205,7 +205,8 @@ def get_candidate(session: Session, candidate_id: str, *, for_update: bool = Fal
 
 
 def record_read(session: Session, *, candidate: Candidate) -> None:
-    """The full record (national ID included) was read: candidate.record_read names the reader
+    """The full record (personal data: name, birth date, ethnicity, religion, the national ID's last
+    digits, the whole history) was read: candidate.record_read names the reader
     (its actor) in the audit trail. Written in the read's own transaction, so an answer is
     never given without its trace."""
     record_event(session, outbox=outbox, event_type=CANDIDATE_RECORD_READ, source=EVENT_SOURCE,

@@ -21,7 +21,7 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import accounts, pages, views
+from . import accounts, audit_page, pages, views
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     app.session_interface = PreferencesCookie()
     Babel(app, locale_selector=lambda: session.get("lang", web_settings.languages[0]))
     app.register_blueprint(pages.bp)
+    app.register_blueprint(audit_page.bp)
 
     init_oauth(app, db=db, issuer=issuer)
 
@@ -98,7 +99,7 @@ def _limit(app: Flask, settings: Settings, web: WebSettings) -> Limiter:
     app.view_functions["pages.login"] = login
     token = app.view_functions["oauth_token"]
     app.view_functions["oauth_token"] = limiter.limit(f"{web.login_rate_per_minute} per minute")(token)
-    for name in ("health", "users", "clients"):
+    for name in ("health", "users", "clients", "audit"):
         limiter.exempt(app.blueprints[name])
     return limiter
 

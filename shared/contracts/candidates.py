@@ -111,8 +111,9 @@ CANDIDATE_REMINDER_DUE = EventType("candidate.reminder_due", 1, TOPIC, ReminderD
 
 
 # --- reads of personal data ----------------------------------------------------------------------
-# A candidate's full record shows the national ID: every read of it is written down (the reader is
-# the event's actor), on a topic of its own, so the consumers of candidate events never see them.
+# A candidate's full record is personal data (name, birth date, religion, the national ID's last
+# digits): every read of it is written down (the reader is the event's actor), on a topic of its
+# own, so the consumers of candidate events never see them.
 READS_TOPIC = "record-reads"
 
 
@@ -122,4 +123,4 @@ class RecordRead(Schema):
 
 
 CANDIDATE_RECORD_READ = EventType("candidate.record_read", 1, READS_TOPIC, RecordRead, _candidate_key,
-                                  "Someone read a candidate's full record (personal data, national ID included).")
+                                  "Someone read a candidate's full record (personal data).")
