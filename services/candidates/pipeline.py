@@ -27,7 +27,7 @@ from shared.problems import Problem
 from . import rules, tree
 from .dates import full_months_between
 from .models import Candidate, CellStrength, Transition, outbox
-from .registry import EVENT_SOURCE, is_ethnic_minority
+from .registry import EVENT_SOURCE, is_ethnic_minority, is_religious_follower
 
 REVOKED = "revoked"  # a request target, not a stage: the candidate goes back to `proposed`
 
@@ -217,4 +217,6 @@ def admission_attributes(candidate: Candidate, on: date) -> dict[str, Any]:
         "occupation_group": candidate.occupation_group,
         "age_years": full_months_between(candidate.date_of_birth, on) // 12,
         "education_level": candidate.education_level,
+        "youth_union_member": bool(candidate.youth_union_member),
+        "religious_follower": is_religious_follower(candidate.religion),
     }

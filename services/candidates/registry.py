@@ -11,7 +11,6 @@ from typing import Any, Callable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from unidecode import unidecode
 
 from shared import clock
 from shared.contracts import CANDIDATE_LISTED, CANDIDATE_RECORD_READ, CANDIDATE_TRANSFERRED
@@ -20,6 +19,7 @@ from shared.db import lock_rows
 from shared.outbox import record_event
 from shared.problems import Problem
 from shared.replica import Org
+from shared.text import fold
 
 from . import tree
 from .models import Candidate, Transfer, Transition, outbox
@@ -29,13 +29,16 @@ EVENT_SOURCE = "/candidates"
 MAJORITY_ETHNICITY = "kinh"
 
 
-def fold(text: str) -> str:
-    """The search form of a name: no diacritics, lower case, single spaces ("Nguyễn  Văn An" → "nguyen van an")."""
-    return " ".join(unidecode(text or "").lower().split())
-
-
 def is_ethnic_minority(ethnicity: str) -> bool:
     return fold(ethnicity) != MAJORITY_ETHNICITY
+
+
+# What a biography writes in the religion box for none ("Không"), folded.
+NO_RELIGION = frozenset({"", "khong", "khong co", "none", "no"})
+
+
+def is_religious_follower(religion: str | None) -> bool:
+    return fold(religion or "") not in NO_RELIGION
 
 
 # --- national ID (căn cước công dân, 12 digits) ---------------------------------------------------

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from shared import clock
 from shared.codes import OrgCode
 from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KINDS, STAGES
+from shared.pagination import PageQuery, page_schema
 
 from .pipeline import TARGETS
 from .registry import mask_national_id
@@ -82,13 +83,11 @@ class TransferRequest(Schema):
     decision_number = Text(100, allow_none=True, load_default=None)
 
 
-class CandidateQuery(Schema):
+class CandidateQuery(PageQuery):
     org = Code(metadata={"description": "organisation whose subtree to list (default: your scope)"})
     stage = fields.String(validate=validate.OneOf(STAGES))
     occupation_group = fields.String(validate=validate.OneOf(OCCUPATION_GROUPS))
     q = Text(200, metadata={"description": "name search, with or without diacritics"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class RemindersQuery(Schema):
@@ -172,11 +171,7 @@ class CandidateDetail(CandidateOut):
     history = fields.Nested(History)
 
 
-class CandidatePage(Schema):
-    items = fields.List(fields.Nested(CandidateOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+CandidatePage = page_schema(CandidateOut, "CandidatePage")  # shared/pagination.py: ordered by name, id
 
 
 class TransitionResult(Schema):

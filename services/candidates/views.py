@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
 from shared.contracts.candidates import OPEN_STAGES
+from shared.pagination import page_of
 from shared.problems import Problem
 from shared.spreadsheets import read_table
 from shared.web import current_db
@@ -106,7 +107,7 @@ def list_candidates(args):
         items, total = registry.search(session, org_code=org, stage=args.get("stage"),
                                        occupation_group=args.get("occupation_group"), name=args.get("q"),
                                        page=args["page"], per_page=args["per_page"])
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        return page_of(items, total=total, query=args)
 
 
 @candidates_blp.route("/<candidate_id>", methods=["GET"])

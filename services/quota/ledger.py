@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shared.bulk import insert_many
 from shared.consumer import PoisonEvent
 
-from . import counters
+from . import counters, daily
 from .counters import FIELDS, Key
 from .milestones import Step, emit_crossed
 from .models import ATTRIBUTES, Admission, CountedTerm
@@ -63,6 +63,9 @@ def flags_of(attributes: dict) -> dict[str, bool]:
         "woman": attributes["gender"] == "female",
         "ethnic_minority": bool(attributes["ethnic_minority"]),
         "under_30": int(attributes["age_years"]) < 30,
+        # Carried since candidate.admitted v1 gained them; older events say nothing: not counted.
+        "youth_union": bool(attributes.get("youth_union_member")),
+        "religious": bool(attributes.get("religious_follower")),
     }
 
 
@@ -174,12 +177,13 @@ def _apply_run(session: Session, run: list, lookups: _Lookups) -> set[Key]:
         session, Admission.__table__, new_rows, ignore=("candidate_id",), ignore_where="revoked_on IS NULL",
         returning=("event_id",))}
 
-    # In event order: (keys, sign, flags, date) for the counters and milestones.
-    steps: list[tuple[list[Key], int, dict, date]] = []
+    # In event order: (keys, sign, flags, date, admission date) for the counters and milestones.
+    steps: list[tuple[list[Key], int, dict, date, date]] = []
     for change in run:
         if isinstance(change, AdmissionChange):
             if change.event_id in inserted:
-                steps.append((keys_by_event[change.event_id], 1, change.flags, change.admission_date))
+                steps.append((keys_by_event[change.event_id], 1, change.flags, change.admission_date,
+                              change.admission_date))
         else:
             step = _revoke(session, change)
             if step is not None:
@@ -208,24 +212,29 @@ def _revoke(session: Session, change: RevocationChange):
         revoked_on=change.revoked_on, revoke_event_id=change.event_id))
     keys = counted_keys(admission.counted_orgs, admission.counted_periods)
     flags = {a: bool(getattr(admission, a)) for a in ATTRIBUTES}
-    return keys, -1, flags, change.revoked_on
+    return keys, -1, flags, change.revoked_on, admission.admission_date
 
 
-def _count(session: Session, steps: list[tuple[list[Key], int, dict, date]]) -> None:
-    # Steps sharing one key list (the same chain and periods) are summed first, then spread on
-    # their keys: a poll touches a few hundred chains, not thousands of keys per admission.
-    by_list: dict[int, tuple[list[Key], dict[str, int]]] = {}
-    for step_keys, sign, flags, _day in steps:
-        entry = by_list.get(id(step_keys))
+def _count(session: Session, steps: list[tuple[list[Key], int, dict, date, date]]) -> None:
+    # Steps sharing one key list (the same chain and periods) and date are summed first, then
+    # spread on their keys: a poll touches a few hundred chains, not thousands of keys per admission.
+    by_list: dict[tuple[int, date], tuple[list[Key], dict[str, int]]] = {}
+    for step_keys, sign, flags, _day, admitted_on in steps:
+        entry = by_list.get((id(step_keys), admitted_on))
         if entry is None:
-            entry = by_list[id(step_keys)] = (step_keys, dict.fromkeys(FIELDS, 0))
+            entry = by_list[(id(step_keys), admitted_on)] = (step_keys, dict.fromkeys(FIELDS, 0))
         sums = entry[1]
         sums["admitted"] += sign
         for attribute, on in flags.items():
             if on:
                 sums[attribute] += sign
     totals: dict[Key, dict[str, int]] = {}
-    for step_keys, sums in by_list.values():
+    days: dict[daily.DayKey, dict[str, int]] = {}
+    for (_, admitted_on), (step_keys, sums) in by_list.items():
+        for org in dict.fromkeys(org for org, _period in step_keys):
+            row = days.setdefault((org, admitted_on), dict.fromkeys(FIELDS, 0))
+            for field, value in sums.items():
+                row[field] += value
         for key in step_keys:
             row = totals.get(key)
             if row is None:
@@ -234,7 +243,8 @@ def _count(session: Session, steps: list[tuple[list[Key], int, dict, date]]) -> 
                 for field, value in sums.items():
                     row[field] += value
     after = counters.add(session, totals)
-    crossed: list[Step] = [(step_keys, sign, day) for step_keys, sign, _flags, day in steps]
+    daily.add(session, days)
+    crossed: list[Step] = [(step_keys, sign, day) for step_keys, sign, _flags, day, _on in steps]
     emit_crossed(session, steps=crossed, before={key: after[key] - totals[key]["admitted"] for key in totals})
 
 

@@ -41,6 +41,8 @@ class Organization(Base):
 
     code: Mapped[str] = mapped_column(CODE, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))  # the current name; history in organization_names
+    # The current name folded (shared/text.py), searched by GET /organizations?q=.
+    name_folded: Mapped[str] = mapped_column(String(300), index=True, default="", server_default="")
     type: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | merged | dissolved
     # The parent in force now (denormalised from organization_parents for fast child listings).
@@ -141,6 +143,8 @@ class Admission(Base):
     woman: Mapped[bool] = mapped_column(Boolean)
     ethnic_minority: Mapped[bool] = mapped_column(Boolean)
     under_30: Mapped[bool] = mapped_column(Boolean)
+    youth_union: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    religious: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # JSON lists: the organisations (bottom up) and the periods the admission counted toward.
     counted_orgs: Mapped[str] = mapped_column(Text)
     counted_periods: Mapped[str] = mapped_column(Text)
@@ -159,6 +163,27 @@ class ProgressCounter(Base):
     woman: Mapped[int] = mapped_column(Integer, default=0)
     ethnic_minority: Mapped[int] = mapped_column(Integer, default=0)
     under_30: Mapped[int] = mapped_column(Integer, default=0)
+    youth_union: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    religious: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DailyCounter(Base):
+    """Per (organisation, admission date) sums of the ledger: figures as of a past date (a cut-off)
+    and the pace by month are sums of these rows, whatever the period. A revocation takes the
+    admission off its own date: it never counted."""
+
+    __tablename__ = "daily_counters"
+
+    org_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    admitted: Mapped[int] = mapped_column(Integer, default=0)
+    student: Mapped[int] = mapped_column(Integer, default=0)
+    non_state_enterprise: Mapped[int] = mapped_column(Integer, default=0)
+    woman: Mapped[int] = mapped_column(Integer, default=0)
+    ethnic_minority: Mapped[int] = mapped_column(Integer, default=0)
+    under_30: Mapped[int] = mapped_column(Integer, default=0)
+    youth_union: Mapped[int] = mapped_column(Integer, default=0)
+    religious: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Milestone(Base):

@@ -15,6 +15,7 @@ from shared.contracts import (ORGANIZATION_CREATED, ORGANIZATION_DISSOLVED, ORGA
                               ORGANIZATION_MOVED, ORGANIZATION_RENAMED, ORGANIZATION_STATE)
 from shared.outbox import record_event
 from shared.problems import Problem
+from shared.text import fold
 
 from .models import Organization, OrganizationName, OrganizationParent, TreeVersion, outbox
 from .tree import SqlTree, lock_tree
@@ -63,7 +64,11 @@ def publish_all_states(session: Session) -> int:
 
 
 def state_of(session: Session, code: str) -> dict:
-    org = session.get(Organization, code)
+    # Named columns, not the entity: an older migration (7a1f3c2d9b40) calls this on a table
+    # without the columns added later.
+    org = session.execute(select(Organization.type, Organization.status, Organization.founded_on,
+                                 Organization.ended_on, Organization.merged_into)
+                          .where(Organization.code == code)).one()
     parents = session.execute(select(OrganizationParent.parent_code, OrganizationParent.valid_from,
                                      OrganizationParent.valid_to).where(OrganizationParent.code == code)
                               .order_by(OrganizationParent.valid_from, OrganizationParent.id)).all()
@@ -113,8 +118,8 @@ def create_organization(session: Session, *, code: str, name: str, type: str, pa
     if parent_code is not None:
         parent = get_organization(session, parent_code, field="parent_code")
         _require_active(parent, "parent_code")
-    org = Organization(code=code, name=name, type=type, status="active", parent_code=parent_code,
-                       founded_on=effective_date)
+    org = Organization(code=code, name=name, name_folded=fold(name), type=type, status="active",
+                       parent_code=parent_code, founded_on=effective_date)
     session.add(org)
     session.flush()
     session.add(OrganizationParent(code=code, parent_code=parent_code, valid_from=effective_date))
@@ -143,7 +148,7 @@ def rename_organization(session: Session, *, code: str, name: str, effective_dat
         if latest is not None:
             latest.valid_to = effective_date
         session.add(OrganizationName(code=code, name=name, valid_from=effective_date))
-    org.name = name
+    org.name, org.name_folded = name, fold(name)
     record_event(session, outbox=outbox, event_type=ORGANIZATION_RENAMED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "previous_name": previous, "effective_date": effective_date})
     publish_states(session, [code])

@@ -5,6 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared.codes import OrgCode
+from shared.pagination import PageQuery, page_schema
 from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 
 from .organizations import ORG_TYPES
@@ -48,6 +49,29 @@ class OrganizationOut(Schema):
 
 class AsOfQuery(Schema):
     as_of = fields.Date(load_default=None, metadata={"description": "the tree in force on this date (default today)"})
+
+
+class ChildrenQuery(AsOfQuery, PageQuery):
+    pass
+
+
+class SearchQuery(PageQuery):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=300), metadata={
+        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn'"})
+
+
+class OrganizationSummary(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    status = fields.String()
+    parent_code = fields.String(allow_none=True)
+    founded_on = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+
+
+OrganizationPage = page_schema(OrganizationSummary, "OrganizationPage")
 
 
 class RenameIn(Schema):
@@ -99,7 +123,9 @@ class QuotaOut(Schema):
 
 class ProgressQuery(Schema):
     period = fields.String(required=True, metadata={"description": "2024 or 2020-2025"})
-    as_of = fields.Date(load_default=None, metadata={"description": "judge the status on this date (default today)"})
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "a cut-off: the figures count the admissions dated up to this day, and the status is "
+                       "judged on it (default today, live figures)"})
     rank_by = fields.String(load_default="percent", validate=validate.OneOf(["percent", "admitted", "code"]))
 
 
@@ -144,3 +170,90 @@ class ImportIn(Schema):
 class ImportOut(Schema):
     created = fields.Integer()
     codes = fields.List(fields.String())
+
+
+class ForecastHistoryOut(Schema):
+    year = fields.Integer()
+    admitted = fields.Integer(metadata={"description": "that year's admissions"})
+    by_same_day = fields.Integer(metadata={"description": "admitted by the same month and day that year"})
+    share = fields.String(metadata={"description": "by_same_day / admitted, 4 decimals"})
+
+
+class ForecastOut(Schema):
+    org_code = fields.String()
+    org_name = fields.String()
+    period = fields.String()
+    as_of = fields.Date()
+    target = fields.Integer(allow_none=True)
+    admitted = fields.Integer(metadata={"description": "admitted from the period's start up to as_of"})
+    method = fields.String(metadata={"description": "seasonal | even_pace | final | not_started"})
+    expected = fields.Integer(allow_none=True, metadata={"description": "forecast of the period's final figure"})
+    low = fields.Integer(allow_none=True)
+    high = fields.Integer(allow_none=True)
+    expected_share = fields.String(metadata={"description": "share of the period's admissions expected by as_of"})
+    verdict = fields.String(allow_none=True, metadata={"description": "on_track | at_risk (null without a target)"})
+    verdict_text = fields.String(allow_none=True)
+    margin = fields.Integer(allow_none=True, metadata={"description": "expected - target"})
+    shortfall = fields.Integer(allow_none=True, metadata={"description": "admissions missing at the expected pace"})
+    needed_per_month = fields.String(allow_none=True, metadata={
+        "description": "admissions still needed per remaining month (a month begun counts as one)"})
+    history = fields.List(fields.Nested(ForecastHistoryOut))
+
+
+class PaceMonthOut(Schema):
+    month = fields.String(metadata={"example": "2024-06"})
+    month_end = fields.Date()
+    admitted = fields.Integer(allow_none=True, metadata={
+        "description": "cumulative admissions at the month's end (up to as_of in the current month; null after)"})
+    even_pace = fields.Float(allow_none=True, metadata={"description": "target x share of the period elapsed"})
+    previous_year = fields.Integer(metadata={"description": "the previous year's cumulative admissions (years only)"})
+
+
+class PaceOut(Schema):
+    org_code = fields.String()
+    org_name = fields.String()
+    period = fields.String()
+    as_of = fields.Date()
+    target = fields.Integer(allow_none=True)
+    admitted = fields.Integer()
+    previous_period = fields.String(allow_none=True)
+    previous_target = fields.Integer(allow_none=True)
+    previous_admitted = fields.Integer(allow_none=True)
+    months = fields.List(fields.Nested(PaceMonthOut))
+
+
+class ReportQuery(Schema):
+    period = fields.String(required=True, metadata={"description": "2024 or 2020-2025"})
+    as_of = fields.Date(load_default=None, metadata={"description": "figures as of this day (a cut-off; default today)"})
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "xlsx"]), metadata={
+        "description": "xlsx: the official table as a workbook (as Accept: application/vnd.openxmlformats-"
+                       "officedocument.spreadsheetml.sheet); json otherwise"})
+
+
+class ReportLineOut(Schema):
+    rank = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    target = fields.Integer(allow_none=True)
+    admitted = fields.Integer()
+    percent = fields.String(allow_none=True)
+    percent_display = fields.String(allow_none=True, metadata={"example": "115,47%"})
+    status = fields.String(allow_none=True)
+    status_text = fields.String(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ReportOut(Schema):
+    title = fields.String()
+    title_en = fields.String()
+    org_code = fields.String()
+    org_name = fields.String()
+    period = fields.String()
+    period_label = fields.String()
+    period_label_en = fields.String()
+    as_of = fields.Date()
+    report_date = fields.Date()
+    organization = fields.Nested(ReportLineOut)
+    children = fields.List(fields.Nested(ReportLineOut))
+    children_total = fields.Dict()
+    attributes = fields.List(fields.Dict())

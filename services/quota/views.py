@@ -5,22 +5,28 @@ token limits every call to that organisation's subtree ('*' = the whole country)
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
+from shared.pagination import offset, page_of
 from shared.problems import Problem
 from shared.redis_client import get_redis
 from shared.web import current_db
 
 from . import importer, organizations, quotas
+from .forecast import forecast as forecast_of
+from .pace import pace_series
+from .search import search_organizations
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
-from .report import progress_report
-from .schemas import (AllocationOut, AsOfQuery, DissolveIn, ImportIn, ImportOut, MergeIn, MoveIn, OrganizationIn,
-                      OrganizationOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn)
+from .report import official_report, progress_report
+from .report_xlsx import XLSX, report_workbook
+from .schemas import (AllocationOut, ChildrenQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
+                      OrganizationIn, OrganizationOut, OrganizationPage, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn,
+                      ReportOut, ReportQuery, SearchQuery)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
                 description="Cây tổ chức, chỉ tiêu và tiến độ / Organisation tree, quotas and progress")
@@ -106,17 +112,33 @@ def get(code):
         return _org_view(session, organizations.get_organization(session, code))
 
 
+@blp.route("")
+@blp.arguments(SearchQuery, location="query")
+@blp.response(200, OrganizationPage)
+def search(query):
+    """Tìm tổ chức theo tên, có dấu hoặc không, trong phạm vi của bạn / Find organisations by name,
+    with or without diacritics, in your subtree (the tree in force today); paginated (page,
+    per_page; shared/pagination.py), ordered by name."""
+    principal = require_role("viewer")
+    with current_db().transaction() as session:
+        rows, total = search_organizations(session, q=query["q"],
+                                           within=None if principal.org == ALL_ORGS else principal.org,
+                                           offset=offset(query), limit=query["per_page"])
+        return page_of(rows, total=total, query=query)
+
+
 @blp.route("/<code>/children")
-@blp.arguments(AsOfQuery, location="query")
-@blp.response(200, OrganizationOut(many=True))
+@blp.arguments(ChildrenQuery, location="query")
+@blp.response(200, OrganizationPage)
 def children(query, code):
-    """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of."""
+    """Tổ chức trực thuộc theo cây có hiệu lực vào ngày as_of / Children in the tree in force on as_of,
+    ordered by code; paginated (page, per_page; shared/pagination.py)."""
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
         organizations.get_organization(session, code)
-        return [{c: getattr(o, c) for c in ("code", "name", "type", "status", "parent_code", "founded_on",
-                                            "ended_on", "merged_into")}
-                for o in organizations.children_on(session, code, query["as_of"] or clock.today())]
+        rows = organizations.children_on(session, code, query["as_of"] or clock.today())
+        start = offset(query)
+        return page_of(rows[start:start + query["per_page"]], total=len(rows), query=query)
 
 
 def _tree_change(code: str, *others: str):
@@ -232,6 +254,56 @@ def progress(query, code):
         _scope(session, code, "viewer")
         return progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
                                rank_by=query["rank_by"])
+
+
+@blp.route("/<code>/forecast")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, ForecastOut)
+def forecast(query, code):
+    """Dự báo kết quả cuối kỳ / Forecast of the period's final figure, with a range and a verdict.
+
+    For a year: admitted so far (up to as_of, default today) divided by the share of a year's
+    admissions this organisation made by the same day in each of the five earlier years that had
+    any (their mean; the range from the largest and the smallest share). Without such a year, and
+    for a term, the even pace: admitted / elapsed share of the period. `on_track` when the forecast
+    reaches the target (`margin` above it), else `at_risk` (`shortfall` admissions short).
+    docs/forecast.md has the method and its worked example."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        return forecast_of(session, org_code=code, period=query["period"], as_of=query["as_of"])
+
+
+@blp.route("/<code>/pace")
+@blp.arguments(PeriodQuery, location="query")
+@blp.response(200, PaceOut)
+def pace(query, code):
+    """Tiến độ theo tháng / Cumulative admissions by month against the even pace to the target,
+    and the previous year's curve (years), for the charts; agrees with progress as of any date."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        return pace_series(session, org_code=code, period=query["period"], as_of=query["as_of"])
+
+
+@blp.route("/<code>/report")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200, ReportOut)
+@blp.doc(responses={"200": {"description": "JSON, or the workbook with format=xlsx or its Accept", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportOut"}},
+                                        XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+def report(query, code):
+    """Báo cáo kết quả của tổ chức và các tổ chức trực thuộc / The official progress table of an
+    organisation and its children: title, organisation, period, figures as of, report date,
+    Vietnamese headers, children ranked by achievement, their total and the organisation's own line.
+    XLSX with `format=xlsx` or `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`."""
+    with current_db().transaction() as session:
+        _scope(session, code, "viewer")
+        table = official_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"])
+    wants = query["format"] or ("xlsx" if request.accept_mimetypes.best_match(["application/json", XLSX]) == XLSX
+                                else "json")
+    if wants == "xlsx":
+        name = f"bao-cao-{code}-{query['period']}.xlsx"
+        return Response(report_workbook(table), mimetype=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return table
 
 
 blueprints = [blp]

@@ -39,6 +39,10 @@ class AdmissionAttributes(Schema):
     occupation_group = fields.String(required=True, validate=validate.OneOf(OCCUPATION_GROUPS))
     age_years = fields.Integer(required=True)  # full years on the admission date
     education_level = fields.String(allow_none=True, load_default=None)
+    # Added compatibly (still v1): events published before say nothing and count as neither.
+    youth_union_member = fields.Boolean(load_default=False, metadata={"description": "đoàn viên / Youth Union member"})
+    religious_follower = fields.Boolean(load_default=False, metadata={
+        "description": "có đạo / follows a religion (which one stays in the candidate service)"})
 
 
 class CandidateAdmitted(Schema):

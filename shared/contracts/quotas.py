@@ -8,7 +8,9 @@ from .base import EventType
 TOPIC = "quotas"
 PERIOD_PATTERN = re.compile(r"^(\d{4})(?:-(\d{4}))?$")  # a year (2024) or a term (2020-2025): first, last
 PERIOD = validate.Regexp(PERIOD_PATTERN, error="period is a year (2024) or a term (2020-2025)")
-COMPOSITION_ATTRIBUTES = ("student", "non_state_enterprise", "woman", "ethnic_minority", "under_30")
+# What the press reports of new members; also the quota service's counter columns.
+COMPOSITION_ATTRIBUTES = ("student", "non_state_enterprise", "woman", "ethnic_minority", "under_30", "youth_union",
+                          "religious")
 
 
 class CompositionTarget(Schema):

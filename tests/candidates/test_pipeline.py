@@ -26,7 +26,8 @@ def history_len(db, cid):
 
 
 def test_the_whole_pipeline_with_events(client, db):
-    cid = create(client, gender="female", ethnicity="Mường", occupation_group="student")["id"]
+    cid = create(client, gender="female", ethnicity="Mường", occupation_group="student", youth_union_member=True,
+                 religion="Phật giáo")["id"]
     walk(client, cid, "official")
     detail = client.get(f"/api/v1/candidates/{cid}", headers=auth(role="viewer")).json
     assert detail["stage"] == "official"
@@ -41,7 +42,9 @@ def test_the_whole_pipeline_with_events(client, db):
     admitted = outbox_events(db, "candidate.admitted.v1")[0]
     assert admitted["data"]["attributes"] == {"gender": "female", "ethnic_minority": True,
                                               "occupation_group": "student", "age_years": 22,
-                                              "education_level": "university"}
+                                              "education_level": "university", "youth_union_member": True,
+                                              "religious_follower": True}
+    assert "Phật" not in json.dumps(admitted, ensure_ascii=False)  # which religion stays here
     assert admitted["data"]["admission_date"] == "2022-10-03" and admitted["data"]["deciding_org_code"] == "P-DONG-SON"
     assert admitted["partitionkey"] == cid
     # No personal identifiers anywhere in the events.

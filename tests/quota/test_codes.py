@@ -26,5 +26,5 @@ def test_a_decomposed_code_is_the_same_organisation(client, admin):
     resp = client.post("/api/v1/organizations/import", headers=admin, content_type="multipart/form-data",
                        data={"file": (io.BytesIO(csv.encode()), "tree.csv")})
     assert resp.status_code == 201, resp.get_json()
-    kids = client.get(f"/api/v1/organizations/{PRECOMPOSED}/children?as_of=2024-01-01", headers=admin).get_json()
+    kids = client.get(f"/api/v1/organizations/{PRECOMPOSED}/children?as_of=2024-01-01", headers=admin).get_json()["items"]
     assert sorted(k["code"] for k in kids) == ["CB-1", "CB-2"]

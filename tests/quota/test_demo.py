@@ -20,7 +20,7 @@ def test_demo_loads_once_through_http(app, settings, admin, client):
         assert demo.load(urls=urls, token=token) == {"organizations": 0, "quotas": 0}
     finally:
         server.shutdown()
-    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()
+    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()["items"]
     assert [k["code"] for k in kids] == ["P-DONG-SON", "P-QUANG-CAT"]
     alloc = client.get("/api/v1/organizations/TP-THANH-HOA/allocation?period=2024", headers=admin).get_json()
     assert alloc["allocated"] == 23 and alloc["allocation"] == "under"

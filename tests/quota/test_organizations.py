@@ -24,7 +24,7 @@ def test_create_and_read_with_history(client, admin, db):
     org = client.get("/api/v1/organizations/P-DONG-SON", headers=admin).get_json()
     assert org["name"] == "Đảng bộ phường Đông Sơn"
     assert org["parent_code"] == "TP-THANH-HOA" and org["status"] == "active"
-    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()
+    kids = client.get("/api/v1/organizations/TP-THANH-HOA/children", headers=admin).get_json()["items"]
     assert [k["code"] for k in kids] == ["P-DONG-SON", "P-QUANG-CAT"]
     assert outbox_types(db).count("vn.chitieu.organization.created.v1") == 9
 
@@ -42,8 +42,8 @@ def test_dong_son_merger_keeps_the_tree_of_each_date(client, admin, db):
         assert tree.ancestors("X-DONG-TIEN-CB1", date(2025, 1, 1)) == [
             "X-DONG-TIEN-CB1", "X-DONG-TIEN", "TP-THANH-HOA", "TINH-THANH-HOA"]
         assert tree.resolve("H-DONG-SON", date(2025, 3, 1)) == "TP-THANH-HOA"
-    before = client.get("/api/v1/organizations/TP-THANH-HOA/children?as_of=2024-12-31", headers=admin).get_json()
-    after = client.get("/api/v1/organizations/TP-THANH-HOA/children?as_of=2025-01-01", headers=admin).get_json()
+    before = client.get("/api/v1/organizations/TP-THANH-HOA/children?as_of=2024-12-31", headers=admin).get_json()["items"]
+    after = client.get("/api/v1/organizations/TP-THANH-HOA/children?as_of=2025-01-01", headers=admin).get_json()["items"]
     assert [k["code"] for k in before] == ["P-DONG-SON", "P-QUANG-CAT"]
     assert [k["code"] for k in after] == ["P-DONG-SON", "P-QUANG-CAT", "X-DONG-TIEN"]
     types = [t for t in outbox_types(db) if t != "vn.chitieu.organization.state.v1"]

@@ -1,0 +1,174 @@
+"""Latency of the quota API's read endpoints on the national tree (34 provinces, ~3,300
+communes, ~250,000 cells) plus a province whose 3,000 cells sit directly under it, over HTTP:
+progress of the national root (34 children), of a province (~97 communes), of the 3,000-cell
+province (ranked by achievement), of a commune, and the root's progress as of a past date (the
+cut-off, from the day counters), forecast and pace. Then where one root request spends its time
+(cProfile, in-process).
+
+    python -m bench.quota_latency [--db postgresql|sqlite] [--requests 300] [--cells 250000]
+
+Needs the local stack's Redis and PostgreSQL. Prints p50/p95/p99 per case; the issue's target is
+p99 <= 10 ms for the national root.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import logging
+import pstats
+import random
+import statistics
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+
+import redis
+import requests
+from sqlalchemy import insert
+from werkzeug.serving import make_server
+
+from bench.quota_progress import bulk_tree, national_tree
+from services.quota.app import create_app
+from services.quota.counters import FIELDS
+from services.quota.models import Base, DailyCounter, Quota
+from services.quota.projection import ProgressStore
+from shared.config import Settings
+from shared.db import Database
+from tests.keys import test_issuer
+from tests.keys import token as issue_token
+from tests.support import fresh_database
+
+BIG = "T-BIG"  # the province with 3,000 cells directly under it
+TARGET_P99_MS = 10.0
+
+
+def build(db: Database, settings: Settings, cells: int) -> tuple[list, list, list]:
+    orgs, provinces, communes = national_tree(cells=cells)
+    orgs += [(BIG, "Đảng bộ tỉnh lớn", "province", "TW")]
+    orgs += [(f"{BIG}-CB{i:04d}", f"Chi bộ {i}", "cell", BIG) for i in range(3000)]
+    bulk_tree(db, orgs)
+    rng = random.Random(11)
+    with db.transaction() as session:
+        session.execute(insert(Quota.__table__), [
+            {"org_code": code, "period": "2024", "target": 50 if type_ != "province" else 5000, "composition":
+             '[{"attribute": "student", "min_share": "10", "min_count": null}]'}
+            for code, _, type_, _ in orgs if type_ != "cell" or code.startswith(BIG)])
+        # A year of admissions by day for the root and the provinces (the cut-off and pace read them).
+        rows = [{"org_code": code, "day": date.fromordinal(date(2023, 1, 1).toordinal() + d),
+                 **{f: rng.randint(0, 40) for f in FIELDS}} for code in ["TW"] + provinces + [BIG] for d in range(730)]
+        for i in range(0, len(rows), 20000):
+            session.execute(insert(DailyCounter.__table__), rows[i:i + 20000])
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    store = ProgressStore(client, settings)
+    pipe = client.pipeline(transaction=False)
+    for i, (code, *_rest) in enumerate(orgs):
+        pipe.hset(store.key(code, "2024"), mapping={f: rng.randint(0, 60) for f in FIELDS})
+        if i % 10000 == 0:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+    return orgs, provinces, communes
+
+
+def measure(http, url: str, params: dict, headers: dict, n: int) -> list[float]:
+    timings = []
+    for i in range(n + 10):
+        t0 = time.perf_counter()
+        resp = http.get(url, params=params, headers=headers, timeout=30)
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert resp.status_code == 200, resp.text
+        if i >= 10:  # warm-up
+            timings.append(elapsed)
+    return sorted(timings)
+
+
+def pct(timings: list[float], q: float) -> float:
+    return timings[min(len(timings) - 1, int(len(timings) * q))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--cells", type=int, default=250_000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print(f"quota API latency ({args.db})")
+    with fresh_database(args.db, prefix="bench") as url:
+        settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
+                            log_level="WARNING", **test_issuer().settings())
+        db = Database(url, Base.metadata)
+        db.create_all()
+        try:
+            t0 = time.perf_counter()
+            orgs, provinces, communes = build(db, settings, args.cells)
+            print(f"  tree of {len(orgs):,} organisations built in {time.perf_counter() - t0:.1f}s")
+            app = create_app(settings, db=db)
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            logging.getLogger("chitieu.http").setLevel(logging.WARNING)
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            base = f"http://127.0.0.1:{server.server_port}/api/v1/organizations"
+            http = requests.Session()
+            national = {"Authorization": "Bearer " + issue_token(sub="bench", org="*", role="viewer", ttl=timedelta(hours=1))}
+            province = {"Authorization": "Bearer " + issue_token(sub="bench", org=provinces[3], role="viewer", ttl=timedelta(hours=1))}
+            big = {"Authorization": "Bearer " + issue_token(sub="bench", org=BIG, role="viewer", ttl=timedelta(hours=1))}
+            cases = [
+                ("progress, national root (34+1 children)", f"{base}/TW/progress", {"period": "2024"}, national),
+                ("progress, province (~97 communes)", f"{base}/{provinces[3]}/progress", {"period": "2024"},
+                 province),
+                ("progress, province of 3,000 cells, ranked", f"{base}/{BIG}/progress", {"period": "2024"}, big),
+                ("progress, commune (~76 cells)", f"{base}/{communes[7]}/progress", {"period": "2024"}, province
+                 if communes[7].startswith(provinces[3]) else national),
+                ("progress, national root as of 2024-06-30", f"{base}/TW/progress",
+                 {"period": "2024", "as_of": "2024-06-30"}, national),
+                ("forecast, national root", f"{base}/TW/forecast", {"period": "2024", "as_of": "2024-06-30"},
+                 national),
+                ("pace, national root", f"{base}/TW/pace", {"period": "2024", "as_of": "2024-06-30"}, national),
+                ("search q=x0042, national", f"{base}", {"q": "x0042"}, national),
+            ]
+            results = {}
+            for label, url_, params, headers in cases:
+                timings = measure(http, url_, params, headers, args.requests)
+                results[label] = timings
+                print(f"  {label:48s} p50 {statistics.median(timings):6.1f} ms  p95 {pct(timings, 0.95):6.1f} ms"
+                      f"  p99 {pct(timings, 0.99):6.1f} ms")
+            root_p99 = pct(results[cases[0][0]], 0.99)
+            print(f"  national root p99 {root_p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: "
+                  f"{'met' if root_p99 <= TARGET_P99_MS else 'MISSED'})")
+            server.shutdown()
+
+            # Where one root request spends its time, in-process (no HTTP).
+            client = app.test_client()
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(200):
+                client.get("/api/v1/organizations/TW/progress?period=2024", headers=national)
+            profile.disable()
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(18)
+            print("  profile of 200 root requests in-process (cumulative):")
+            print("\n".join("    " + line for line in out.getvalue().splitlines()[4:40] if line.strip()))
+        finally:
+            db.dispose()
+            client_ = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+            for batch in _batches(client_.scan_iter(f"{settings.namespace}:*", count=10000), 10000):
+                client_.delete(*batch)
+            client_.close()
+
+
+def _batches(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+if __name__ == "__main__":
+    main()

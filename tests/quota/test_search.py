@@ -1,0 +1,58 @@
+"""GET /organizations?q= finds organisations by name with or without diacritics, only in the
+caller's subtree; lists follow the one pagination convention (shared/pagination.py)."""
+from __future__ import annotations
+
+from tests.quota.conftest import add_org, thanh_hoa_tree
+
+
+def codes(page):
+    return [item["code"] for item in page["items"]]
+
+
+def test_dong_son_found_with_or_without_diacritics_in_the_callers_subtree(client, admin, token):
+    thanh_hoa_tree(client, admin)
+    add_org(client, admin, "TINH-LAI-CHAU", "Đảng bộ tỉnh Lai Châu", "province")
+    add_org(client, admin, "P-DONG-SON-LC", "Đảng bộ phường Đông Sơn (Lai Châu)", "grassroots", "TINH-LAI-CHAU")
+
+    everywhere = client.get("/api/v1/organizations?q=dong son", headers=admin).get_json()
+    # Both wards and the district called Đông Sơn, ordered by folded name.
+    assert codes(everywhere) == ["H-DONG-SON", "P-DONG-SON", "P-DONG-SON-LC"] and everywhere["total"] == 3
+    assert codes(client.get("/api/v1/organizations?q=Đông  SƠN phường", headers=admin).get_json()) == [
+        "P-DONG-SON", "P-DONG-SON-LC"]
+
+    city = token("viewer", org="TP-THANH-HOA")
+    mine = client.get("/api/v1/organizations?q=dong son", headers=city).get_json()
+    assert codes(mine) == ["P-DONG-SON"]  # not Lai Châu's, not the district above the city's subtree
+    assert mine["items"][0]["name"] == "Đảng bộ phường Đông Sơn" and mine["next"] is None
+    ward = token("viewer", org="P-DONG-SON")
+    assert codes(client.get("/api/v1/organizations?q=chi bo", headers=ward).get_json()) == ["P-DONG-SON-CB1"]
+    # A renamed organisation is found by its new name.
+    assert client.post("/api/v1/organizations/P-QUANG-CAT-CB1/rename", json={"name": "Chi bộ thôn Quảng Thắng"},
+                       headers=admin).status_code == 200
+    assert codes(client.get("/api/v1/organizations?q=quang thang", headers=admin).get_json()) == ["P-QUANG-CAT-CB1"]
+    # Wildcards are literal; a missing q is refused naming the field; no token, 401.
+    assert client.get("/api/v1/organizations?q=%25", headers=admin).get_json()["total"] == 0
+    missing = client.get("/api/v1/organizations", headers=admin)
+    assert missing.status_code == 422 and "q" in str(missing.get_json()["errors"])
+    assert client.get("/api/v1/organizations?q=dong").status_code == 401
+
+
+def test_pages_with_total_next_link_and_limits(client, admin):
+    add_org(client, admin, "TINH", "Đảng bộ tỉnh", "province")
+    for i in range(7):
+        add_org(client, admin, f"CB-{i}", f"Chi bộ số {i}", "cell", "TINH")
+    first = client.get("/api/v1/organizations/TINH/children?per_page=3", headers=admin)
+    body = first.get_json()
+    assert codes(body) == ["CB-0", "CB-1", "CB-2"] and (body["total"], body["page"], body["per_page"]) == (7, 1, 3)
+    assert body["next"].endswith("per_page=3&page=2") and 'rel="next"' in first.headers["Link"]
+    seen = codes(body)
+    while body["next"]:
+        body = client.get(body["next"], headers=admin).get_json()
+        seen += codes(body)
+    assert seen == [f"CB-{i}" for i in range(7)] and body["page"] == 3
+    assert client.get("/api/v1/organizations/TINH/children?page=9", headers=admin).get_json()["items"] == []
+    searched = client.get("/api/v1/organizations?q=chi bo&per_page=5&page=2", headers=admin).get_json()
+    assert codes(searched) == ["CB-5", "CB-6"] and searched["next"] is None
+    for bad in ("per_page=0", "per_page=501", "page=0", "page=x"):
+        resp = client.get(f"/api/v1/organizations/TINH/children?{bad}", headers=admin)
+        assert resp.status_code == 422 and bad.split("=")[0] in str(resp.get_json()["errors"])
