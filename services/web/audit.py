@@ -2,18 +2,15 @@
 
 Every service's events carry their actor (shared/actor.py); the audit consumer (handlers.py)
 writes one entry per event here, once (the event id is unique), and `search` answers
-`GET /api/v1/audit` and the /audit page: newest first, within an organisation's subtree, by
-actor, kind and dates, a page at a time with a cursor (an entry's time and id: the next page
-starts after it, whatever entries arrive meanwhile).
+`GET /api/v1/audit` and the /audit page: newest first (the event's time, then arrival), within
+an organisation's subtree, by actor, kind and dates, a page at a time (shared/pagination.py).
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import clock
@@ -33,7 +30,6 @@ AUDITED: tuple[EventType, ...] = tuple(t for t in ALL_EVENT_TYPES
                                        if t not in (ORGANIZATION_STATE, CANDIDATE_REMINDER_DUE))
 KINDS = tuple(sorted(t.name for t in AUDITED))
 FAMILIES = tuple(sorted({k.split(".")[0] for k in KINDS}))  # "candidate": every candidate.* kind
-MAX_LIMIT = 200
 
 
 def record(session: Session, events: list[tuple[Event, dict]]) -> int:
@@ -55,8 +51,8 @@ class Query:
     kind: str | None = None  # a kind (candidate.stage_changed) or a family (candidate)
     since: date | None = None  # dates in Vietnam, both included
     until: date | None = None
-    limit: int = 50
-    cursor: str | None = None
+    page: int = 1
+    per_page: int = 50
 
 
 def check_kind(kind: str | None) -> str | None:
@@ -66,7 +62,7 @@ def check_kind(kind: str | None) -> str | None:
                   errors={"kind": [f"một trong / one of: {', '.join(FAMILIES + KINDS)}"]})
 
 
-def page(session: Session, *, principal: Principal, query: Query) -> tuple[list[AuditEntry], str | None]:
+def page(session: Session, *, principal: Principal, query: Query) -> tuple[list[AuditEntry], int]:
     """`search` within the caller's scope: `org` (default: the caller's) must lie in the caller's
     subtree (403); a country-wide caller sees everything, or one known organisation's subtree."""
     org = query.org.strip() if query.org else None
@@ -83,8 +79,8 @@ def page(session: Session, *, principal: Principal, query: Query) -> tuple[list[
     return search(session, replace(query, org=org))
 
 
-def search(session: Session, query: Query) -> tuple[list[AuditEntry], str | None]:
-    """A page of entries, newest first, and the cursor of the next page (None at the end)."""
+def search(session: Session, query: Query) -> tuple[list[AuditEntry], int]:
+    """A page of entries, newest first, and how many match in all."""
     a = AuditEntry
     stmt = select(a)
     if query.org is not None:
@@ -104,38 +100,15 @@ def search(session: Session, query: Query) -> tuple[list[AuditEntry], str | None
         stmt = stmt.where(a.occurred_at >= _start_of(query.since))
     if query.until:
         stmt = stmt.where(a.occurred_at < _start_of(query.until + timedelta(days=1)))
-    if query.cursor:
-        at, entry_id = decode_cursor(query.cursor)
-        stmt = stmt.where(or_(a.occurred_at < at, and_(a.occurred_at == at, a.id < entry_id)))
-    rows = list(session.scalars(stmt.order_by(a.occurred_at.desc(), a.id.desc()).limit(query.limit + 1)))
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return rows, (encode_cursor(rows[-1]) if more else None)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(a.occurred_at.desc(), a.id.desc())
+                           .offset((query.page - 1) * query.per_page).limit(query.per_page))
+    return list(rows), total
 
 
 def _start_of(day: date) -> datetime:
     """Midnight of a Vietnamese calendar day, as a UTC instant."""
     return datetime.combine(day, time(0), tzinfo=clock.local_zone()).astimezone(timezone.utc)
-
-
-def encode_cursor(entry: AuditEntry) -> str:
-    at = entry.occurred_at if entry.occurred_at.tzinfo else entry.occurred_at.replace(tzinfo=timezone.utc)
-    raw = f"{at.astimezone(timezone.utc).isoformat()}|{entry.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, entry_id = raw.partition("|")
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("no zone")
-        return when.astimezone(timezone.utc), int(entry_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Problem(422, "Unprocessable Content", "invalid fields: cursor",
-                      errors={"cursor": ["không hợp lệ: dùng next_cursor của trang trước / "
-                                         "invalid: use the previous page's next_cursor"]}) from exc
 
 
 def entry_view(entry: AuditEntry) -> dict:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from shared import clock
 from shared.auth import ALL_ORGS, Principal
+from shared.pagination import MAX_PAGE
 from shared.problems import Problem
 from shared.web import current_db
 
@@ -54,6 +55,13 @@ def _date(name: str) -> date | None:
                       errors={name: ["YYYY-MM-DD"]}) from None
 
 
+def _page_number() -> int:
+    raw = (request.args.get("page") or "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise Problem(422, _("Trang không hợp lệ"), _("Số trang là một số nguyên dương."), errors={"page": ["1.."]})
+    return int(raw)
+
+
 def local_time(moment: datetime) -> str:
     """dd/mm/yyyy HH:MM in Vietnam (CHITIEU_TIMEZONE)."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -69,16 +77,20 @@ def audit_trail():
     args = request.args
     filters = {"org": (args.get("org") or "").strip() or None, "actor": (args.get("actor") or "").strip() or None,
                "kind": (args.get("kind") or "").strip() or None, "since": _date("from"), "until": _date("to")}
+    number = _page_number()
     principal = Principal(sub=person.username, org=person.org, role=person.role)
     with current_db().transaction() as session:
-        entries, next_cursor = audit.page(session, principal=principal,
-                                          query=audit.Query(**filters, limit=PAGE_SIZE, cursor=args.get("cursor")))
+        entries, total = audit.page(session, principal=principal,
+                                    query=audit.Query(**filters, page=number, per_page=PAGE_SIZE))
     rows = [{"time": local_time(e.occurred_at), "actor": e.actor or _("(không rõ)"), "role": e.actor_role,
              "kind": e.kind, "label": str(KIND_LABELS.get(e.kind, e.kind)), "org": e.org_code,
              "other_org": e.other_org_code, "subject": e.subject} for e in entries]
-    older = url_for("audit_pages.audit_trail", **{k: v for k, v in args.items() if k != "cursor"},
-                    cursor=next_cursor) if next_cursor else None
-    return render_template("audit.html", rows=rows, older=older, values=args,
+    def page_url(n: int) -> str:
+        return url_for("audit_pages.audit_trail", **{k: v for k, v in args.items() if k != "page"}, page=n)
+
+    return render_template("audit.html", rows=rows, values=args,
+                           older=page_url(number + 1) if number * PAGE_SIZE < total else None,
+                           newer=page_url(number - 1) if number > 1 else None,
                            scope=person.org if person.org != ALL_ORGS else None,
                            kinds=[(k, str(KIND_LABELS[k])) for k in audit.KINDS],
                            families=[(f, str(FAMILY_LABELS[f])) for f in audit.FAMILIES])

@@ -5,6 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from shared.auth import ROLES
+from shared.pagination import PageQuery, page_schema
 
 
 class UserIn(Schema):
@@ -73,7 +74,9 @@ class ClientCreatedOut(ClientOut):
     token_url = fields.String(metadata={"description": "POST grant_type=client_credentials here"})
 
 
-class AuditQuery(Schema):
+class AuditQuery(PageQuery):
+    """shared/pagination.py: `page`, `per_page`; newest first (time, then arrival)."""
+
     org = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
                         metadata={"description": "the subtree to show (default: yours; '*' callers: everything)"})
     actor = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
@@ -84,9 +87,6 @@ class AuditQuery(Schema):
                         metadata={"description": "from this date (YYYY-MM-DD, Vietnam), included"})
     until = fields.Date(data_key="to", load_default=None,
                         metadata={"description": "to this date (YYYY-MM-DD, Vietnam), included"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200),
-                           metadata={"description": "the previous page's next_cursor"})
 
 
 class AuditEntryOut(Schema):
@@ -102,7 +102,4 @@ class AuditEntryOut(Schema):
     data = fields.Dict(metadata={"description": "the event's data (docs/events.md)"})
 
 
-class AuditPage(Schema):
-    items = fields.List(fields.Nested(AuditEntryOut))
-    next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
-    limit = fields.Integer()
+AuditPage = page_schema(AuditEntryOut, "AuditPage")

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import ALL_ORGS, Principal, require_role
+from shared.pagination import page_of
 from shared.web import current_db
 
 from . import accounts, audit, bulk, clients
@@ -178,12 +179,11 @@ def list_audit(query):
     """Ai đã làm gì, khi nào, ở tổ chức nào, mới nhất trước / Who did what, when, on which organisation, newest first.
 
     Scoped to `org`'s subtree (default: yours), which must lie in yours; filters by actor, kind
-    (an event name or its family) and dates (Vietnam, both included); `limit` entries a page,
-    then `cursor=next_cursor`."""
+    (an event name or its family) and dates (Vietnam, both included); pages as every list."""
     principal = require_role("officer")
     with current_db().transaction() as session:
-        items, next_cursor = audit.page(session, principal=principal, query=audit.Query(**query))
-        return {"items": [audit.entry_view(e) for e in items], "next_cursor": next_cursor, "limit": query["limit"]}
+        items, total = audit.page(session, principal=principal, query=audit.Query(**query))
+        return page_of([audit.entry_view(e) for e in items], total=total, query=query)
 
 
 blueprints = [users_blp, clients_blp, audit_blp]

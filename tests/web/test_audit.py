@@ -1,6 +1,7 @@
 """The audit trail in the web service: every event of every service, fed to the audit consumer's
 handler as the consumer reads it from Kafka, becomes one entry; `GET /api/v1/audit` answers who
-did what, when, on which organisation, within the caller's subtree, with filters and pages; bad
+did what, when, on which organisation, within the caller's subtree, with filters and pages (the
+one convention, shared/pagination.py); bad
 input is a problem naming the field; the /audit page shows the same in Vietnam time. Accounts
 changed through the API are audited as the caller's acts. (Through the real broker and processes:
 tests/e2e/test_audit_trail.py.)"""
@@ -106,7 +107,7 @@ def test_a_transfer_is_seen_from_both_wards(app):
         assert (entry["org_code"], entry["other_org_code"]) == ("P-DONG-SON-CB1", "P-QUANG-CAT-CB1")
 
 
-def test_filters_by_actor_kind_and_dates_and_pages_by_cursor(app):
+def test_filters_by_actor_kind_and_dates_and_pages(app):
     days = [datetime(2024, 6, d, 3, 0, tzinfo=timezone.utc) for d in (1, 2, 3, 4, 5)]
     feed(app, [stage_changed(at=at, candidate=f"c-{i}", by=X if i % 2 else "can-bo-khac")
                for i, at in enumerate(days)])
@@ -119,21 +120,24 @@ def test_filters_by_actor_kind_and_dates_and_pages_by_cursor(app):
     # Dates are Vietnamese calendar days, both ends included.
     assert [e["subject"] for e in audit(client, city, **{"from": "2024-06-02", "to": "2024-06-03"}).json["items"]] \
         == ["c-2", "c-1"]
-    seen, cursor = [], None
+    # Pages as every list (shared/pagination.py): page, per_page; total, next and a Link header.
+    seen, number = [], 1
     while True:
-        page = audit(client, city, limit=2, **({"cursor": cursor} if cursor else {})).json
-        assert len(page["items"]) <= 2
-        seen += [e["subject"] for e in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
+        resp = audit(client, city, per_page=2, page=number)
+        assert resp.json["total"] == 5 and len(resp.json["items"]) <= 2
+        seen += [e["subject"] for e in resp.json["items"]]
+        if resp.json["next"] is None:
+            assert 'rel="next"' not in resp.headers.get("Link", "")
             break
+        assert 'rel="next"' in resp.headers["Link"] and f"page={number + 1}" in resp.json["next"]
+        number += 1
     assert seen == ["c-4", "c-3", "c-2", "c-1", "c-0"]  # newest first, each once
 
 
 @pytest.mark.parametrize("params, field", [
-    ({"kind": "candidate.eaten"}, "kind"), ({"cursor": "not-a-cursor"}, "cursor"),
+    ({"kind": "candidate.eaten"}, "kind"), ({"page": "0"}, "query.page"),
     ({"from": "2024-06-03", "to": "2024-06-01"}, "from"), ({"from": "30/06/2024"}, "query.from"),
-    ({"limit": "0"}, "query.limit"), ({"limit": "201"}, "query.limit"), ({"org": "KHONG-CO"}, "org"),
+    ({"per_page": "0"}, "query.per_page"), ({"per_page": "501"}, "query.per_page"), ({"org": "KHONG-CO"}, "org"),
 ])
 def test_bad_input_is_a_problem_naming_the_field(app, params, field):
     resp = audit(app.test_client(), bearer(org="*", role="admin"), **params)
@@ -175,6 +179,7 @@ def test_the_page_shows_the_trail_in_vietnam_time(app):
     assert 'href="/audit"' in client.get("/").get_data(as_text=True)  # the nav link
     assert client.get("/audit?kind=quota.met").get_data(as_text=True).count("30/06/2024") == 0
     assert client.get("/audit?from=hom-qua").status_code == 422
+    assert client.get("/audit?page=-1").status_code == 422
     assert client.get("/audit?org=P-QUANG-CAT").status_code == 403
     client.get("/lang/en")
     assert "Audit trail" in client.get("/audit").get_data(as_text=True)
