@@ -65,13 +65,14 @@ def check_kind(kind: str | None) -> str | None:
 def page(session: Session, *, principal: Principal, query: Query) -> tuple[list[AuditEntry], int]:
     """`search` within the caller's scope: `org` (default: the caller's) must lie in the caller's
     subtree (403); a country-wide caller sees everything, or one known organisation's subtree."""
-    org = query.org.strip() if query.org else None
-    org = None if org == ALL_ORGS else normalize_code(org) if org else None
+    asked = normalize_code(query.org.strip()) if query.org and query.org.strip() else None
+    org = None if asked == ALL_ORGS else asked
     if principal.org != ALL_ORGS:
-        org = org or principal.org
-        if (query.org or "").strip() == ALL_ORGS or not tree.is_within(session, org, principal.org):
-            raise Problem(403, "Forbidden", f"tổ chức '{query.org}' nằm ngoài phạm vi '{principal.org}' của bạn / "
-                                            f"organisation '{query.org}' is outside your scope '{principal.org}'",
+        org = asked or principal.org
+        # The caller's own organisation too: not yet in the copy of the tree, it is not answered.
+        if org == ALL_ORGS or not tree.is_within(session, org, principal.org):
+            raise Problem(403, "Forbidden", f"tổ chức '{org}' nằm ngoài phạm vi '{principal.org}' của bạn / "
+                                            f"organisation '{org}' is outside your scope '{principal.org}'",
                           errors={"org": ["ngoài phạm vi của bạn / outside your scope"]})
     elif org is not None and tree.get(session, org) is None:
         raise Problem(422, "Unprocessable Content", f"không có tổ chức '{org}' / no organisation '{org}'",
