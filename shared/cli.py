@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     copy = sub.add_parser("tree", help="a service's copy of the organisation tree (shared/replica.py)")
     copy_steps = copy.add_subparsers(dest="action", required=True)
     rebuild = copy_steps.add_parser("rebuild", help="replace it with what the compacted organization-state topic holds")
-    rebuild.add_argument("--service", required=True, choices=("candidates", "notifications"))
+    rebuild.add_argument("--service", required=True, choices=("candidates", "notifications", "web"))
 
     # Accounts belong to the web service; imported only when asked (shared/ imports no service).
     for name in ("users", "clients"):

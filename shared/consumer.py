@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import metrics
+from .actor import Actor, acting, current, system
 from .bulk import insert_many
 from .config import Settings
 from .contracts import Event, EventType, InvalidEvent
@@ -98,11 +99,17 @@ class Handler:
     @classmethod
     def per_event(cls, functions: dict[EventType, Callable[[Session, Event, dict], Any]],
                   project: Callable[[Events, Any], None] | None = None) -> "Handler":
-        """A handler from one function per event type; `apply` returns [(event id, its result)]."""
+        """A handler from one function per event type; `apply` returns [(event id, its result)].
+        What a function writes is the act of the event's own actor (an older event without one:
+        the consumer's)."""
         by_type = {t.type: f for t, f in functions.items()}
 
         def apply(session: Session, events: Events) -> list[tuple[str, Any]]:
-            return [(event.id, by_type[event.type](session, event, data)) for event, data in events]
+            results = []
+            for event, data in events:
+                with acting(Actor(event.actor, event.actorrole) if event.actor else current()):
+                    results.append((event.id, by_type[event.type](session, event, data)))
+            return results
 
         return cls(tuple(functions), apply, project)
 
@@ -323,7 +330,9 @@ class ConsumerRunner:
                 if event.id in new_ids:
                     new_ids.discard(event.id)  # the same event twice in a poll is applied once
                     new.append((event, data))
-            result = self.handler.apply(session, new) if new else None
+            # Events a whole poll causes are the consumer's act (per_event handlers narrow it).
+            with acting(system(self.name)):
+                result = self.handler.apply(session, new) if new else None
         # Committed: now they count.
         for event, _data in new:
             self._tally.applied[event.type] = self._tally.applied.get(event.type, 0) + 1

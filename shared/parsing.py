@@ -70,10 +70,14 @@ def parse_structured(record) -> Event | None:
                 and isinstance(data, dict)):
             return None
         time = datetime.fromisoformat(obj["time"]) if "time" in obj else datetime.now(timezone.utc)
+        actor, actorrole = obj.get("actor"), obj.get("actorrole")
+        if not isinstance(actor, (str, type(None))) or not isinstance(actorrole, (str, type(None))):
+            return None  # the general path refuses it
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     key = obj.get("partitionkey") or (record.key.decode() if isinstance(record.key, bytes) else record.key or "")
-    return Event(id=event_id, type=type_, source=source, subject=obj.get("subject"), time=time, key=key, data=data)
+    return Event(id=event_id, type=type_, source=source, subject=obj.get("subject"), time=time, key=key, data=data,
+                 actor=actor or None, actorrole=actorrole or None)
 
 
 def compile_loader(schema: Schema) -> Callable[[dict], dict | None]:

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics
+from .actor import Actor, set_actor
 from .auth import current_principal
 from .codes import normalize_code
 from .config import Settings
@@ -96,6 +97,8 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
     for bp in blueprints:
         api.register_blueprint(bp, url_prefix=f"{API_PREFIX}{bp.url_prefix or ''}")
     app.before_request(guard_api_request)
+    # A worker thread serves request after request: no actor outlives its request.
+    app.teardown_request(lambda _exc: set_actor(None))
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
@@ -172,10 +175,13 @@ def current_db() -> Database:
 def guard_api_request() -> None:
     """Before any view of /api/v1: authenticate (401), then bound the body (413), both from the
     headers alone, so an anonymous or oversized request costs no parsing. Views still check the
-    role and scope they need (shared.auth.require_role / require_scope reuse this principal)."""
+    role and scope they need (shared.auth.require_role / require_scope reuse this principal).
+    The caller is then the actor of every event the request writes (shared/actor.py)."""
+    set_actor(None)
     if not request.path.startswith(API_PREFIX + "/"):
         return
-    current_principal()
+    principal = current_principal()
+    set_actor(Actor(principal.sub, principal.role))
     if request.view_args:  # organisation codes in paths, in their one form (shared/codes.py)
         request.view_args = {k: normalize_code(v) if isinstance(v, str) else v for k, v in request.view_args.items()}
     settings: Settings = current_app.config["CHITIEU_SETTINGS"]

@@ -162,3 +162,15 @@ def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
     finally:
         probe.close()
         admin.close()
+
+
+def outbox_events(db, event_type=None) -> list:
+    """The events a service wrote to its outbox, oldest first, as a consumer reads them back
+    (optionally of one contract EventType)."""
+    from sqlalchemy import select
+
+    from shared.contracts import parse_record
+    with db.engine.connect() as conn:
+        values = conn.execute(select(db.outbox.c.value).order_by(db.outbox.c.seq)).scalars().all()
+    events = [parse_record(value, None, []) for value in values]
+    return [e for e in events if event_type is None or e.type == event_type.type]

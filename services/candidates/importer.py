@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.contracts import CANDIDATE_LISTED, Event
+from shared.contracts.base import acting_actor
 from shared.contracts.candidates import CLOSED_STAGES
 from shared.problems import Problem
 from shared.replica import Org
@@ -209,5 +210,7 @@ def _listed_event(candidate: dict[str, Any]) -> Event:
     errors = _LISTED_SCHEMA.validate(data)
     if errors:
         raise ValueError(f"{CANDIDATE_LISTED.type}: data does not match its schema: {errors}")
+    actor = acting_actor(EVENT_SOURCE)
     return Event(id=str(uuid.uuid4()), type=CANDIDATE_LISTED.type, source=EVENT_SOURCE, subject=candidate["id"],
-                 time=datetime.now(timezone.utc), key=CANDIDATE_LISTED.partition_key(data), data=data)
+                 time=datetime.now(timezone.utc), key=CANDIDATE_LISTED.partition_key(data), data=data,
+                 actor=actor.id, actorrole=actor.role)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import clock
-from shared.contracts import CANDIDATE_LISTED, CANDIDATE_TRANSFERRED
+from shared.contracts import CANDIDATE_LISTED, CANDIDATE_RECORD_READ, CANDIDATE_TRANSFERRED
 from shared.contracts.candidates import CLOSED_STAGES, OPEN_STAGES, STAGES
 from shared.db import lock_rows
 from shared.outbox import record_event
@@ -205,6 +205,15 @@ def get_candidate(session: Session, candidate_id: str, *, for_update: bool = Fal
     if candidate is None:
         raise Problem(404, "Not Found", f"no candidate '{candidate_id}'")
     return candidate
+
+
+def record_read(session: Session, *, candidate: Candidate) -> None:
+    """The full record (personal data: name, birth date, ethnicity, religion, the national ID's last
+    digits, the whole history) was read: candidate.record_read names the reader
+    (its actor) in the audit trail. Written in the read's own transaction, so an answer is
+    never given without its trace."""
+    record_event(session, outbox=outbox, event_type=CANDIDATE_RECORD_READ, source=EVENT_SOURCE,
+                 subject=candidate.id, data={"candidate_id": candidate.id, "org_code": candidate.org_code})
 
 
 def history(session: Session, candidate_id: str) -> dict[str, list]:

@@ -121,6 +121,7 @@ def get_candidate(candidate_id):
     with current_db().transaction() as session:
         candidate = registry.get_candidate(session, candidate_id)
         _scope(session, candidate.org_code, "viewer")
+        registry.record_read(session, candidate=candidate)
         out = CandidateOut().dump(candidate)
         hist = registry.history(session, candidate_id)
         out["history"] = {"transitions": TransitionOut(many=True).dump(hist["transitions"]),

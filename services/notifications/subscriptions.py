@@ -10,12 +10,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.contracts import SUBSCRIPTION_CREATED, SUBSCRIPTION_DELETED
+from shared.outbox import record_event
 from shared.problems import Problem
 
 from . import mailer, targets, tree, webhooks
-from .models import Notification, Subscription
+from .models import Notification, Subscription, outbox
 from .settings import DeliverySettings
 from .webhooks import SendResult
+
+EVENT_SOURCE = "/notifications"
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -104,6 +108,10 @@ def create(session: Session, *, org_code: str, include_subtree: bool, events: li
                                 secret=secret, language=language, created_by=created_by)
     session.add(subscription)
     session.flush()
+    record_event(session, outbox=outbox, event_type=SUBSCRIPTION_CREATED, source=EVENT_SOURCE,
+                 subject=str(subscription.id),
+                 data={"subscription_id": subscription.id, "org_code": org_code, "include_subtree": include_subtree,
+                       "events": subscription.events, "channel": channel})
     return subscription
 
 
@@ -133,6 +141,9 @@ def delete(session: Session, *, subscription: Subscription) -> None:
     for notice in session.scalars(select(Notification).where(Notification.subscription_id == subscription.id,
                                                              Notification.status == "pending")):
         notice.status, notice.next_attempt_at = "cancelled", None
+    record_event(session, outbox=outbox, event_type=SUBSCRIPTION_DELETED, source=EVENT_SOURCE,
+                 subject=str(subscription.id),
+                 data={"subscription_id": subscription.id, "org_code": subscription.org_code})
 
 
 TEST_KIND = "test"

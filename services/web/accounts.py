@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from shared import clock
 from shared.auth import ALL_ORGS, ROLES
 from shared.codes import normalize_code
+from shared.contracts import USER_CHANGED, USER_CREATED, USER_PASSWORD_CHANGED, USER_PASSWORD_RESET
 from shared.problems import Problem
 
 from . import passwords, sessions
 from .models import User
+from .publish import publish
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
@@ -64,6 +66,8 @@ def create_user(session: Session, *, username: str, full_name: str, org: str, ro
         session.flush()
     except IntegrityError as exc:
         raise username_taken(name) from exc
+    publish(session, event_type=USER_CREATED, subject=user.username,
+            data={"username": user.username, "org": user.org, "role": user.role})
     return user, otp
 
 
@@ -87,6 +91,7 @@ def update_user(session: Session, *, user: User, full_name: str | None = None, o
                 role: str | None = None, active: bool | None = None) -> User:
     """Change the name, scope, role or active flag; deactivation signs the person out at once.
     A new scope or role applies at once too: the session's tokens are minted from this row."""
+    before = {"full_name": user.full_name, "org": user.org, "role": user.role, "active": user.active}
     if full_name is not None:
         user.full_name = full_name.strip() or user.full_name
     if org is not None:
@@ -98,6 +103,11 @@ def update_user(session: Session, *, user: User, full_name: str | None = None, o
         if not active:
             sessions.revoke_all(session, user_id=user.id)
     user.updated_at = clock.now()
+    changed = [name for name, value in before.items() if getattr(user, name) != value]
+    if changed:  # a request that changes nothing leaves no trace
+        publish(session, event_type=USER_CHANGED, subject=user.username,
+                data={"username": user.username, "org": user.org, "role": user.role, "active": user.active,
+                      "changed": changed, "previous_org": before["org"]})
     return user
 
 
@@ -108,6 +118,8 @@ def reset_password(session: Session, *, user: User) -> str:
     user.must_change_password = True
     user.updated_at = clock.now()
     sessions.revoke_all(session, user_id=user.id)
+    publish(session, event_type=USER_PASSWORD_RESET, subject=user.username,
+            data={"username": user.username, "org": user.org})
     return otp
 
 
@@ -133,6 +145,8 @@ def change_password(session: Session, *, user: User, current: str, new: str, kee
     user.must_change_password = False
     user.password_changed_at = user.updated_at = clock.now()
     sessions.revoke_all(session, user_id=user.id, except_token_hash=keep_token_hash)
+    publish(session, event_type=USER_PASSWORD_CHANGED, subject=user.username,
+            data={"username": user.username, "org": user.org})
 
 
 def user_view(user: User) -> dict:

@@ -20,8 +20,7 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import accounts, assets, dashboard, overview, pages, quota_pages, reports, tree, views
-from . import compression
+from . import accounts, assets, audit_page, compression, dashboard, overview, pages, quota_pages, reports, tree_page, views
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -30,7 +29,7 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-DASHBOARD_PAGES = (overview, tree, quota_pages, reports)  # their routes are on dashboard.bp
+DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports)  # their routes are on dashboard.bp
 
 
 def create_app(settings: Settings | None = None, *, web_settings: WebSettings | None = None,
@@ -63,7 +62,8 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     app.session_interface = PreferencesCookie()
     Babel(app, locale_selector=lambda: session.get("lang", web_settings.languages[0]))
     app.register_blueprint(pages.bp)
-    app.register_blueprint(dashboard.bp)  # overview, tree, quota_pages and reports add its routes
+    app.register_blueprint(dashboard.bp)  # overview, tree_page, quota_pages and reports add its routes
+    app.register_blueprint(audit_page.bp)
     app.register_blueprint(assets.bp)
     app.add_template_global(assets.asset_url)
     app.after_request(compression.compress_page)
@@ -101,7 +101,7 @@ def _limit(app: Flask, settings: Settings, web: WebSettings) -> Limiter:
     app.view_functions["pages.login"] = login
     token = app.view_functions["oauth_token"]
     app.view_functions["oauth_token"] = limiter.limit(f"{web.login_rate_per_minute} per minute")(token)
-    for name in ("health", "users", "clients"):
+    for name in ("health", "users", "clients", "audit"):
         limiter.exempt(app.blueprints[name])
     return limiter
 

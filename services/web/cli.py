@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from shared.actor import Actor, set_actor
 from shared.auth import ALL_ORGS, ROLES, Principal
 from shared.config import Settings
 from shared.db import Database
@@ -34,6 +35,7 @@ def _by() -> str:
 
 
 def main(argv: list[str]) -> None:
+    set_actor(Actor(_by()))  # the audit trail names the server account that ran the command
     parser = argparse.ArgumentParser(prog="chitieu")
     sub = parser.add_subparsers(dest="command", required=True)
     users = sub.add_parser("users").add_subparsers(dest="action", required=True)

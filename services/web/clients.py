@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import clock
+from shared.contracts import CLIENT_REGISTERED, CLIENT_REVOKED
 from shared.problems import Problem
 
 from .accounts import check_role, scope_code
 from .models import ApiClient
+from .publish import publish
 
 
 def _hash(secret: str) -> str:
@@ -36,6 +38,8 @@ def register_client(session: Session, *, name: str, org: str, role: str, created
                        created_at=clock.now())
     session.add(client)
     session.flush()
+    publish(session, event_type=CLIENT_REGISTERED, subject=client.client_id,
+            data={"client_id": client.client_id, "name": client.name, "org": client.org, "role": client.role})
     return client, secret
 
 
@@ -59,6 +63,8 @@ def revoke_client(session: Session, *, client: ApiClient, revoked_by: str) -> Ap
     if client.revoked_at is None:
         client.revoked_at = clock.now()
         client.revoked_by = revoked_by
+        publish(session, event_type=CLIENT_REVOKED, subject=client.client_id,
+                data={"client_id": client.client_id, "org": client.org})
     return client
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_te
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from shared.actor import Actor, set_actor
 from shared.auth import ALL_ORGS
 from shared.problems import Problem
 from shared.web import current_db
@@ -45,6 +46,7 @@ def load_signed_in_person():
             g.user = SignedIn(username=person.username, full_name=person.full_name, org=person.org,
                               role=person.role, must_change_password=person.must_change_password,
                               session_hash=web_session.token_hash)
+            set_actor(Actor(person.username, person.role))  # what the person changes on a page is theirs
 
 
 @bp.app_context_processor

@@ -11,13 +11,14 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import ALL_ORGS, Principal, require_role
+from shared.pagination import page_of
 from shared.web import current_db
 
-from . import accounts, bulk, clients
+from . import accounts, audit, bulk, clients
 from .apiclient import ServiceClient
 from .models import ApiClient, User
-from .schemas import (ClientCreatedOut, ClientIn, ClientOut, ImportIn, ListQuery, PasswordResetOut, UserCreatedOut,
-                      UserIn, UserOut, UserPatch)
+from .schemas import (AuditPage, AuditQuery, ClientCreatedOut, ClientIn, ClientOut, ImportIn, ListQuery,
+                      PasswordResetOut, UserCreatedOut, UserIn, UserOut, UserPatch)
 from .scope import require_may_manage, require_org_in_scope, require_role_at_most_own
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,6 +27,8 @@ users_blp = Blueprint("users", __name__, url_prefix="/users",
                       description="Tài khoản người dùng / Accounts of people (officer or admin, within the subtree)")
 clients_blp = Blueprint("clients", __name__, url_prefix="/clients",
                         description="Hệ thống kết nối (OAuth 2.0 client credentials) / API clients (admin)")
+audit_blp = Blueprint("audit", __name__, url_prefix="/audit",
+                      description="Nhật ký: ai đã làm gì, khi nào, ở tổ chức nào / The audit trail (officer or admin)")
 
 
 
@@ -169,4 +172,18 @@ def revoke_client(client_id):
         return clients.client_view(clients.revoke_client(session, client=client, revoked_by=principal.sub))
 
 
-blueprints = [users_blp, clients_blp]
+@audit_blp.route("")
+@audit_blp.arguments(AuditQuery, location="query")
+@audit_blp.response(200, AuditPage)
+def list_audit(query):
+    """Ai đã làm gì, khi nào, ở tổ chức nào, mới nhất trước / Who did what, when, on which organisation, newest first.
+
+    Scoped to `org`'s subtree (default: yours), which must lie in yours; filters by actor, kind
+    (an event name or its family) and dates (Vietnam, both included); pages as every list."""
+    principal = require_role("officer")
+    with current_db().transaction() as session:
+        items, total = audit.page(session, principal=principal, query=audit.Query(**query))
+        return page_of([audit.entry_view(e) for e in items], total=total, query=query)
+
+
+blueprints = [users_blp, clients_blp, audit_blp]

@@ -3,6 +3,8 @@ its topic and its partition key. Every event type of chitieu is declared once, i
 
 An event travels in CloudEvents *structured* mode: the whole event is the JSON value of the Kafka
 record, `content-type: application/cloudevents+json`, and the `partitionkey` extension is the key.
+The `actor` and `actorrole` extensions say who made the change (shared/actor.py); events written
+before they existed have neither, and parse with `actor` None.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from typing import Any, Callable
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 from marshmallow import Schema, ValidationError
+
+from ..actor import Actor, current
 
 TYPE_PREFIX = "vn.chitieu."
 _SCHEMAS: dict[type[Schema], Schema] = {}
@@ -41,6 +45,9 @@ class EventType:
     schema: type[Schema]
     partition_key: Callable[[dict[str, Any]], str]
     description: str
+    # The organisations an event is about, the main one first (what the audit trail is scoped by):
+    # its `org_code` unless the type says otherwise.
+    organizations: Callable[[dict[str, Any]], tuple[str | None, ...]] = lambda data: (data.get("org_code"),)
 
     @property
     def type(self) -> str:
@@ -72,6 +79,8 @@ class Event:
     time: datetime
     key: str
     data: dict[str, Any]
+    actor: str | None = None  # who made the change (extension `actor`); None in older events
+    actorrole: str | None = None  # their role then (extension `actorrole`), when a token said
 
     def to_kafka_value(self) -> bytes:
         return to_message(self).value
@@ -83,9 +92,12 @@ def _jsonable(data: dict[str, Any], schema: type[Schema]) -> dict[str, Any]:
 
 
 def build_event(
-    event_type: EventType, data: dict[str, Any], *, source: str, subject: str | None = None
+    event_type: EventType, data: dict[str, Any], *, source: str, subject: str | None = None,
+    actor: Actor | None = None,
 ) -> Event:
-    """Validate `data` against the event's schema and wrap it in a new CloudEvent."""
+    """Validate `data` against the event's schema and wrap it in a new CloudEvent. Its actor is
+    `actor`, else whoever acts in this context (shared/actor.py), else the publishing service."""
+    actor = actor or acting_actor(source)
     errors = schema_instance(event_type.schema).validate(_jsonable(data, event_type.schema))
     if errors:
         raise ValueError(f"{event_type.type}: data does not match its schema: {errors}")
@@ -97,7 +109,14 @@ def build_event(
         time=datetime.now(timezone.utc),
         key=event_type.partition_key(data),
         data=_jsonable(data, event_type.schema),
+        actor=actor.id,
+        actorrole=actor.role,
     )
+
+
+def acting_actor(source: str) -> Actor:
+    """Who acts now: the context's actor, else the publishing service itself (system:quota)."""
+    return current() or Actor(f"system:{source.strip('/') or 'unknown'}")
 
 
 def to_message(event: Event) -> ce_kafka.KafkaMessage:
@@ -111,6 +130,10 @@ def to_message(event: Event) -> ce_kafka.KafkaMessage:
     }
     if event.subject:
         attributes["subject"] = event.subject
+    if event.actor:
+        attributes["actor"] = event.actor
+    if event.actorrole:
+        attributes["actorrole"] = event.actorrole
     return ce_kafka.to_structured_event(CloudEvent(attributes=attributes, data=event.data))
 
 
@@ -130,6 +153,9 @@ def parse_record(value: bytes | None, key: bytes | None, headers: list[tuple[str
             data = json.loads(data)
         except ValueError as exc:
             raise InvalidEvent(f"data is not JSON: {exc}") from exc
+    actor, actorrole = ce.get_extension("actor"), ce.get_extension("actorrole")
+    if not isinstance(actor, (str, type(None))) or not isinstance(actorrole, (str, type(None))):
+        raise InvalidEvent("the actor and actorrole attributes must be strings")
     return Event(
         id=ce.get_id(),
         type=ce.get_type(),
@@ -138,4 +164,6 @@ def parse_record(value: bytes | None, key: bytes | None, headers: list[tuple[str
         time=ce.get_time() or datetime.now(timezone.utc),
         key=ce.get_extension("partitionkey") or (key.decode() if isinstance(key, bytes) else key or ""),
         data=data if isinstance(data, dict) else {"_": data},
+        actor=actor or None,
+        actorrole=actorrole or None,
     )

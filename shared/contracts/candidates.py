@@ -108,6 +108,23 @@ CANDIDATE_RECOGNISED_OFFICIAL = EventType("candidate.recognised_official", 1, TO
 CANDIDATE_CLOSED = EventType("candidate.closed", 1, TOPIC, CandidateClosed, _candidate_key,
                              "The candidate left the pipeline: withdrawn, rejected or removed.")
 CANDIDATE_TRANSFERRED = EventType("candidate.transferred", 1, TOPIC, CandidateTransferred, _candidate_key,
-                                  "The candidate moved to another organisation, history kept.")
+                                  "The candidate moved to another organisation, history kept.",
+                                  organizations=lambda data: (data["from_org_code"], data["to_org_code"]))
 CANDIDATE_REMINDER_DUE = EventType("candidate.reminder_due", 1, TOPIC, ReminderDue, _candidate_key,
                                    "A deadline approaches: probation end, certificate expiry, overdue decision.")
+
+
+# --- reads of personal data ----------------------------------------------------------------------
+# A candidate's full record is personal data (name, birth date, religion, the national ID's last
+# digits): every read of it is written down (the reader is the event's actor), on a topic of its
+# own, so the consumers of candidate events never see them.
+READS_TOPIC = "record-reads"
+
+
+class RecordRead(Schema):
+    candidate_id = fields.String(required=True)
+    org_code = fields.String(required=True)
+
+
+CANDIDATE_RECORD_READ = EventType("candidate.record_read", 1, READS_TOPIC, RecordRead, _candidate_key,
+                                  "Someone read a candidate's full record (personal data).")

@@ -25,6 +25,8 @@ binding's **structured mode**: the Kafka record's value is the whole event as JS
 | `time` | when the change happened (UTC) |
 | `datacontenttype` | `application/json` |
 | `partitionkey` | the Kafka key: events with the same key are delivered in order |
+| `actor` | who made the change (extension): the caller's token `sub` (a username, `client:<id>`); for what a consumer does in answer to an event, that event's actor, or `system:<consumer>` when it acts on many at once; `system:<service>` for a worker; `cli:<user>` for a command on the server. Events written before it existed have none |
+| `actorrole` | the actor's role when a token said (`admin`, `officer`, `viewer`); absent otherwise |
 | `data` | the body described below for each type |
 
 Topics are named `<namespace>.<topic>` (`CHITIEU_NAMESPACE`, default `chitieu`). A record that can
@@ -37,6 +39,10 @@ event topics keep their records `CHITIEU_TOPIC_RETENTION_DAYS` (14), the dead-le
 `CHITIEU_DEAD_LETTER_RETENTION_DAYS` (90), and `organization-state` is compacted: Kafka keeps the
 latest `organization.state` of every organisation for ever, so a copy of the tree is rebuilt from it
 at any time (`shared/replica.py`).
+
+The web service keeps the audit trail from these events (`GET /api/v1/audit`): one entry per
+event with its time, actor, type and the organisations it is about (`org_code` unless the type
+names others); `organization.state` and `candidate.reminder_due` are not changes and are left out.
 
 Delivery is at least once: publishers write events through a transactional outbox, consumers record
 each event id in the same transaction as its effect. Versioning: fields may be added to a version;

@@ -54,15 +54,20 @@ def _tree_key(_data):
 
 
 ORGANIZATION_CREATED = EventType("organization.created", 1, TOPIC, OrganizationCreated, _tree_key,
-                                 "An organisation was added to the tree.")
+                                 "An organisation was added to the tree.",
+                                 organizations=lambda data: (data["code"], data["parent_code"]))
 ORGANIZATION_RENAMED = EventType("organization.renamed", 1, TOPIC, OrganizationRenamed, _tree_key,
-                                 "An organisation took a new name from a date.")
+                                 "An organisation took a new name from a date.",
+                                 organizations=lambda data: (data["code"],))
 ORGANIZATION_MOVED = EventType("organization.moved", 1, TOPIC, OrganizationMoved, _tree_key,
-                               "An organisation was placed under another parent from a date.")
+                               "An organisation was placed under another parent from a date.",
+                               organizations=lambda data: (data["code"], data["parent_code"]))
 ORGANIZATION_MERGED = EventType("organization.merged", 1, TOPIC, OrganizationMerged, _tree_key,
-                                "An organisation was merged into another and ceased to exist.")
+                                "An organisation was merged into another and ceased to exist.",
+                                organizations=lambda data: (data["code"], data["into_code"]))
 ORGANIZATION_DISSOLVED = EventType("organization.dissolved", 1, TOPIC, OrganizationDissolved, _tree_key,
-                                   "An organisation was dissolved; its children were re-parented.")
+                                   "An organisation was dissolved; its children were re-parented.",
+                                   organizations=lambda data: (data["code"], data["children_moved_to"]))
 
 
 # --- the tree as state -------------------------------------------------------------------------
@@ -99,4 +104,5 @@ class OrganizationState(Schema):
 
 
 ORGANIZATION_STATE = EventType("organization.state", 1, STATE_TOPIC, OrganizationState, lambda data: data["code"],
-                               "The whole dated history of one organisation after a change (compacted topic).")
+                               "The whole dated history of one organisation after a change (compacted topic).",
+                               organizations=lambda data: (data["code"],))

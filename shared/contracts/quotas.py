@@ -56,7 +56,8 @@ def _org_key(data):
 
 
 QUOTA_ASSIGNED = EventType("quota.assigned", 1, TOPIC, QuotaAssigned, _org_key,
-                           "A quota was set or changed for an organisation and period.")
+                           "A quota was set or changed for an organisation and period.",
+                           organizations=lambda data: (data["org_code"], data["assigner_org_code"]))
 QUOTA_MILESTONE_REACHED = EventType("quota.milestone_reached", 1, TOPIC, MilestoneReached, _org_key,
                                     "Admissions reached 50% or 75% of the quota (once each).")
 QUOTA_MET = EventType("quota.met", 1, TOPIC, QuotaProgress, _org_key,

@@ -146,7 +146,9 @@ def test_transfer_keeps_the_history(client, db):
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Transfer)) == 1
         types = s.execute(select(outbox.c.event_type)).scalars().all()
-    assert types[-1] == "vn.chitieu.candidate.transferred.v1"
+    changes = [t for t in types if t != "vn.chitieu.candidate.record_read.v1"]
+    assert changes[-1] == "vn.chitieu.candidate.transferred.v1"
+    assert types.count("vn.chitieu.candidate.record_read.v1") == 2  # the two reads answered, not the refused one
 
 
 def test_transfer_refusals(client, db):

@@ -142,7 +142,7 @@ def test_the_search_finds_names_without_diacritics_within_the_subtree(officer):
 
 
 def test_a_long_ranking_comes_a_page_at_a_time(web, officer):
-    from services.web import tree
+    from services.web import tree_page as tree
     with web.test_request_context("/org/P00/tree"):
         assert tree.pages("P00", "2024", 1, 100) is None
         pages = tree.pages("P00", "2024", 2, 3000)
