@@ -56,7 +56,7 @@ class ChildrenQuery(AsOfQuery, PageQuery):
 
 
 class SearchQuery(PageQuery):
-    q = fields.String(required=True, validate=validate.Length(min=1, max=300), metadata={
+    q = fields.String(required=True, validate=[validate.Length(min=1, max=300), NAME_RULE], metadata={
         "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn'"})
 
 

@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from sqlalchemy import delete, func, select
 
 from services.quota import worker
+from services.quota.counters import FIELDS
 from services.quota.models import ProgressCounter, processed_events
 from tests.quota.conftest import add_org
 from tests.quota.replay import FAST_GROUP, admitted, consumers, publish, revoked
@@ -21,7 +22,6 @@ from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
-FIELDS = ("admitted", "student", "non_state_enterprise", "woman", "ethnic_minority", "under_30")
 COMMUNES = 30
 CELLS = [f"CB-{i}" for i in range(1200)]
 

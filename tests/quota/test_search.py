@@ -83,3 +83,8 @@ def test_progress_children_ranked_over_all_pages(client, admin, db):
     assert [(c["rank"], c["code"], c["percent_display"]) for c in last["children"]] == [(7, "CB-0", "0,00%")]
     assert last["children_next"] is None
     assert len(client.get(url.replace("per_page=3", "per_page=500"), headers=admin).get_json()["children"]) == 7
+
+
+def test_control_characters_in_q_are_refused_naming_the_field(client, admin):
+    resp = client.get("/api/v1/organizations?q=dong%00son", headers=admin)
+    assert resp.status_code == 422 and "q" in str(resp.get_json()["errors"])
