@@ -82,10 +82,16 @@ class System:
             subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade", svc], cwd=ROOT, env=self.env,
                            check=True, capture_output=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name, command in procfile():
-            if only is None or name in only:
-                self.start_process(name, command)
-        self.wait_ready(timeout=timeout)
+        try:
+            for name, command in procfile():
+                if only is None or name in only:
+                    self.start_process(name, command)
+            self.wait_ready(timeout=timeout)
+        except BaseException:
+            # `with System()` never reaches __exit__ when start fails: stop what did start, or its
+            # processes outlive the test (a failed benchmark left twenty, polling for hours).
+            self.stop()
+            raise
         return self
 
     def start_process(self, name: str, command: str | None = None) -> None:
