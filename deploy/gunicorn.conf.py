@@ -18,19 +18,20 @@ errorlog = "-"
 # In containers /tmp may be a slow overlay; /dev/shm is tmpfs.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-# Prometheus multiprocess mode (shared/metrics.py): each worker writes its samples under this
-# directory and /metrics sums them. It is set here, in the master, before any worker imports
-# prometheus_client, and emptied at each start so a dead run's samples are not summed.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+# Prometheus multiprocess mode (shared/metrics.py): the workers of this master write their samples
+# under a directory of its own and /metrics sums them. It is made when the master starts, before
+# any worker forks and imports prometheus_client, never when this file is merely read, and one
+# per master: two APIs sharing one directory would sum each other's samples (or wipe them).
+def on_starting(server):
     import tempfile
 
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="chitieu-metrics-")
-else:
-    import glob
 
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
-    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
-        os.remove(stale)
+
+def on_exit(server):
+    import shutil
+
+    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
 
 
 def child_exit(server, worker):
