@@ -64,8 +64,9 @@ logfile_maxbytes=10MB
 logfile_backups=3
 childlogdir={esc(logs)}
 """]
+    ports = metrics_ports(processes)
     for name, command in processes.items():
-        port = metrics_ports(processes).get(name)
+        port = ports.get(name)
         environment = f'\nenvironment=CHITIEU_METRICS_PORT="{port}"' if port else ""
         parts.append(f"""
 [program:{name}]
