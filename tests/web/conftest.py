@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -88,3 +89,33 @@ def sign_in(client, username: str, password: str = PASSWORD, **extra):
 
 def bearer(*, sub: str = "tester", org: str, role: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + token(sub=sub, org=org, role=role)}
+
+
+@pytest.fixture(scope="session")
+def browser_system(tmp_path_factory, real_stack):
+    """Every process of the Procfile, shared by the browser modules (tests/web/browser.py), with the
+    demo tree loaded and the pages' live polling every second."""
+    from tests.system import System
+    from tests.web.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/stack.sh install installs Debian's chromium")
+    running = System(log_dir=tmp_path_factory.mktemp("browser-logs"), env={"CHITIEU_WEB_LIVE_POLL_S": "1"})
+    running.start()
+    try:
+        quota_demo.load(urls={"quota": running.url("quota")}, token=running.token())
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.web.browser import CHROMIUM
+
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()

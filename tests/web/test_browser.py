@@ -1,6 +1,6 @@
 """The dashboard in a real browser: Playwright drives Debian's Chromium (/usr/bin/chromium,
 installed by scripts/stack.sh) against every process of the Procfile (tests/system.py) on the real
-Kafka, Redis and PostgreSQL, one system for the module.
+Kafka, Redis and PostgreSQL (the fixtures of tests/web/conftest.py, shared by the browser modules).
 
 A ward officer gets an account, signs in and sets a password, sees the ward's figures equal to the
 quota API's, drills into a cell, assigns the cell's quota, downloads the XLSX report (read back with
@@ -20,82 +20,36 @@ import openpyxl
 import pytest
 import requests
 
-from services.quota import demo as quota_demo
 from shared import clock
-from shared.config import ROOT
 from tests.support import wait_until
 from tests.system import System
-from tests.web.conftest import CSRF
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.web.browser import DESKTOP, PHONE, api, make_account, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "screenshots"
 WARD, CELL, OTHER_WARD = "P-DONG-SON", "P-DONG-SON-CB1", "P-QUANG-CAT"
-DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+OFFICER = "can-bo-dong-son"
 PASSWORD = "mat-khau-cua-can-bo-2026"
 YEAR = str(clock.today().year)
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory, real_stack):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/stack.sh install installs Debian's chromium")
-    running = System(log_dir=tmp_path_factory.mktemp("browser-logs"), env={"CHITIEU_WEB_LIVE_POLL_S": "1"})
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
+def system(browser_system):
+    return browser_system
 
 
 @pytest.fixture(scope="module")
 def ward(system):
-    """The demo tree, this year's ward quota (assigned by the city), and the ward officer's account;
-    its password."""
-    quota = system.url("quota")
-    quota_demo.load(urls={"quota": quota}, token=system.token())
-    put = requests.put(f"{quota}/api/v1/organizations/{WARD}/quotas/{YEAR}", headers=system.headers(),
+    """This year's ward quota (assigned by the city) and the ward officer's account; its password."""
+    put = requests.put(f"{system.url('quota')}/api/v1/organizations/{WARD}/quotas/{YEAR}", headers=system.headers(),
                        json={"target": 3, "assigner_org_code": "TP-THANH-HOA"}, timeout=30)
     assert put.status_code == 200, put.text
-    made = requests.post(f"{system.url('web')}/api/v1/users", headers=system.headers(org="TP-THANH-HOA"),
-                         json={"username": "can-bo-dong-son", "full_name": "Lê Thị Hoa", "org": WARD,
-                               "role": "officer"}, timeout=30)
-    assert made.status_code == 201, made.text
-    one_time = made.json()["one_time_password"]
-    # The one-time password changed first, as the sign-in pages ask (tests/web/test_end_to_end.py).
-    web, http = system.url("web"), requests.Session()
-    for path, data in (("/login", {"username": "can-bo-dong-son", "password": one_time}),
-                       ("/password", {"current_password": one_time, "new_password": PASSWORD, "confirm": PASSWORD})):
-        csrf = CSRF.search(http.get(f"{web}{path}", timeout=30).text).group(1)
-        done = http.post(f"{web}{path}", data={**data, "csrf_token": csrf}, timeout=30)
-        assert done.status_code == 200, done.text
-    assert done.url == f"{web}/"
-    return PASSWORD
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(),
-                            timeout=30, **kwargs)
+    return make_account(system, username=OFFICER, full_name="Lê Thị Hoa", org=WARD, role="officer",
+                        by_org="TP-THANH-HOA", password=PASSWORD)
 
 
 def figures_of(page) -> dict[str, str]:
     return {name: page.locator(f'#live [data-figure="{name}"]').inner_text()
             for name in ("admitted", "target", "percent")}
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def admit_today(system: System, cell: str) -> None:
@@ -120,19 +74,11 @@ def admit_today(system: System, cell: str) -> None:
         assert answer.status_code == 201, answer.text
 
 
-def sign_in(page, web: str, password: str) -> None:
-    page.goto(f"{web}/login")
-    page.fill("#username", "can-bo-dong-son")
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-
-
 def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     web = system.url("web")
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="vi-VN")
     page = context.new_page()
-    sign_in(page, web, ward)
-    page.wait_for_url(f"{web}/")
+    sign_in(page, web, username=OFFICER, password=ward)
 
     # The ward's figures equal the quota API's.
     page.click("text=Xem tiến độ của tổ chức")
@@ -208,8 +154,7 @@ def test_the_same_pages_fit_a_phone(system, ward, browser):
     web = system.url("web")
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
     page = context.new_page()
-    sign_in(page, web, ward)
-    page.wait_for_url(f"{web}/")
+    sign_in(page, web, username=OFFICER, password=ward)
     for name, path in (("overview", f"/org/{WARD}"), ("tree", f"/org/{WARD}/tree"), ("report", f"/org/{WARD}/report"),
                        ("quotas", f"/org/{WARD}/quotas")):
         page.goto(web + path)
@@ -224,8 +169,7 @@ def test_outside_the_ward_is_a_vietnamese_403_page(system, ward, browser):
     web = system.url("web")
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    sign_in(page, web, ward)
-    page.wait_for_url(f"{web}/")
+    sign_in(page, web, username=OFFICER, password=ward)
     answer = page.goto(f"{web}/org/{OTHER_WARD}")
     assert answer.status == 403
     assert page.locator("h1").inner_text() == "Không có quyền truy cập"
