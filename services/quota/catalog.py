@@ -3,7 +3,7 @@ children on a day, their quotas, a caller's ancestors for the scope check), kept
 and reused while nothing it depends on changed: one small query (the versions) instead of four or
 more per request, the national root's progress among them.
 
-The versions are the rows of `tree_version`: row TREE_ROW, bumped by every tree change (the
+The versions are the rows of `tree_version`: row TREE_ROW (tree.py), bumped by every tree change (the
 consumer's CachedTree reads it too), and row CATALOG_ROW, bumped by every rename and quota change,
 each in the transaction of its change. The row of names and quotas is apart from the tree's, which
 the consumer share-locks while it applies a poll: a quota change does not wait for it.
@@ -15,21 +15,13 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Organization, OrganizationParent, Quota, TreeVersion
 from .tree import SqlTree
 
-TREE_ROW, CATALOG_ROW = 1, 2
 MAX_ENTRIES = 4096  # reports and ancestor chains kept per process (emptied when full)
-
-
-def bump_catalog_version(session: Session) -> None:
-    if session.execute(update(TreeVersion).where(TreeVersion.id == CATALOG_ROW)
-                       .values(version=TreeVersion.version + 1)).rowcount == 0:
-        session.add(TreeVersion(id=CATALOG_ROW, version=1))
-        session.flush()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import clock
@@ -17,9 +17,9 @@ from shared.outbox import record_event
 from shared.problems import Problem
 from shared.text import fold
 
-from .catalog import CATALOG, bump_catalog_version
-from .models import Organization, OrganizationName, OrganizationParent, TreeVersion, outbox
-from .tree import SqlTree, lock_tree
+from .catalog import CATALOG
+from .models import Organization, OrganizationName, OrganizationParent, outbox
+from .tree import CATALOG_ROW, TREE_ROW, SqlTree, bump_version, lock_tree
 
 SOURCE = "/quota"
 ORG_TYPES = ("central", "province", "block", "city", "district", "grassroots", "cell", "other")
@@ -39,13 +39,6 @@ def get_organization(session: Session, code: str, *, field: str = "code") -> Org
     if org is None:
         raise _not_found(code, field)
     return org
-
-
-def bump_tree_version(session: Session) -> None:
-    if session.execute(update(TreeVersion).where(TreeVersion.id == 1)
-                       .values(version=TreeVersion.version + 1)).rowcount == 0:
-        session.add(TreeVersion(id=1, version=1))
-        session.flush()
 
 
 def publish_states(session: Session, codes: list[str]) -> None:
@@ -125,7 +118,7 @@ def create_organization(session: Session, *, code: str, name: str, type: str, pa
     session.flush()
     session.add(OrganizationParent(code=code, parent_code=parent_code, valid_from=effective_date))
     session.add(OrganizationName(code=code, name=name, valid_from=effective_date))
-    bump_tree_version(session)
+    bump_version(session, row=TREE_ROW)
     record_event(session, outbox=outbox, event_type=ORGANIZATION_CREATED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "type": type, "parent_code": parent_code,
                        "effective_date": effective_date})
@@ -150,7 +143,7 @@ def rename_organization(session: Session, *, code: str, name: str, effective_dat
             latest.valid_to = effective_date
         session.add(OrganizationName(code=code, name=name, valid_from=effective_date))
     org.name, org.name_folded = name, fold(name)
-    bump_catalog_version(session)  # cached reports show names
+    bump_version(session, row=CATALOG_ROW)  # cached reports show names
     record_event(session, outbox=outbox, event_type=ORGANIZATION_RENAMED, source=SOURCE, subject=code,
                  data={"code": code, "name": name, "previous_name": previous, "effective_date": effective_date})
     publish_states(session, [code])
@@ -190,7 +183,7 @@ def move_organization(session: Session, *, code: str, parent_code: str, effectiv
     _require_active(parent, "parent_code")
     _refuse_cycle(session, code, parent_code, effective_date, "parent_code")
     _move(session, org, parent_code, effective_date)
-    bump_tree_version(session)
+    bump_version(session, row=TREE_ROW)
     publish_states(session, [code])
     return org
 
@@ -230,7 +223,7 @@ def merge_organization(session: Session, *, code: str, into_code: str, effective
     for child in children:
         _move(session, child, into_code, effective_date)
     org.status, org.merged_into, org.parent_code = "merged", into_code, None
-    bump_tree_version(session)
+    bump_version(session, row=TREE_ROW)
     record_event(session, outbox=outbox, event_type=ORGANIZATION_MERGED, source=SOURCE, subject=code,
                  data={"code": code, "into_code": into_code, "children_codes": [c.code for c in children],
                        "effective_date": effective_date})
@@ -257,7 +250,7 @@ def dissolve_organization(session: Session, *, code: str, effective_date: date,
     for child in children:
         _move(session, child, target, effective_date)
     org.status, org.parent_code = "dissolved", None
-    bump_tree_version(session)
+    bump_version(session, row=TREE_ROW)
     record_event(session, outbox=outbox, event_type=ORGANIZATION_DISSOLVED, source=SOURCE, subject=code,
                  data={"code": code, "children_moved_to": target if children else None,
                        "children_codes": [c.code for c in children], "effective_date": effective_date})

@@ -15,10 +15,10 @@ from shared.contracts.quotas import COMPOSITION_ATTRIBUTES
 from shared.outbox import record_event
 from shared.problems import Problem
 
-from .catalog import bump_catalog_version
 from .models import CountedTerm, Quota, QuotaChange, outbox
 from .organizations import children_on, get_organization
 from .periods import InvalidPeriod, Period, parse_period, standard_term
+from .tree import CATALOG_ROW, bump_version
 
 SOURCE = "/quota"
 
@@ -85,7 +85,7 @@ def set_quota(session: Session, *, org_code: str, period: str, target: int, comp
         quota.target, quota.composition, quota.assigner_org_code = int(target), json.dumps(items), assigner
     session.add(QuotaChange(org_code=org_code, period=period, previous_target=previous, target=int(target),
                             composition=json.dumps(items), changed_by=changed_by))
-    bump_catalog_version(session)
+    bump_version(session, row=CATALOG_ROW)
     session.flush()
     if parsed.is_term and period != standard_term(parsed.start) and session.get(CountedTerm, period) is None:
         from .ledger import backfill_term  # the ledger imports this module's neighbours

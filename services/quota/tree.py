@@ -10,12 +10,26 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.bulk import insert_or_ignore
 from shared.db import lock_rows
 
 from .models import Organization, OrganizationParent, TreeVersion
+
+
+TREE_ROW, CATALOG_ROW = 1, 2  # the rows of tree_version: the tree's, and names' and quotas' (catalog.py)
+
+
+def bump_version(session: Session, *, row: int) -> None:
+    """Moves a row of tree_version on, in the caller's transaction. The row is made at its first
+    use; two first uses at once both count (the second insert waits for the first and is skipped)
+    instead of one failing on the primary key."""
+    bump = update(TreeVersion).where(TreeVersion.id == row).values(version=TreeVersion.version + 1)
+    if session.execute(bump).rowcount == 0:
+        insert_or_ignore(session, TreeVersion, [{"id": row, "version": 0}])
+        session.execute(bump)
 
 
 def lock_tree(session: Session, *, exclusive: bool = False) -> None:
@@ -24,7 +38,7 @@ def lock_tree(session: Session, *, exclusive: bool = False) -> None:
     tree as the previous change left it; a consumer's transaction shares it, so it sees the tree
     and the counted terms as they are when it commits. (On SQLite the database's one write lock
     already serialises them: shared/db.py lock_rows.)"""
-    session.execute(lock_rows(select(TreeVersion.version).where(TreeVersion.id == 1), shared=not exclusive))
+    session.execute(lock_rows(select(TreeVersion.version).where(TreeVersion.id == TREE_ROW), shared=not exclusive))
 
 
 MAX_DEPTH = 50  # far deeper than any real tree; stops a corrupt history from looping
