@@ -2,8 +2,9 @@
 communes, ~250,000 cells) plus a province whose 3,000 cells sit directly under it, over HTTP:
 progress of the national root (34 children), of a province (~97 communes), of the 3,000-cell
 province (ranked by achievement), of a commune, and the root's progress as of a past date (the
-cut-off, from the day counters), forecast and pace. Then where one root request spends its time
-(cProfile, in-process).
+cut-off, from the day counters), forecast and pace. The API runs as deployed (gunicorn with
+deploy/gunicorn.conf.py, in its own processes); the client is this process, one request at a time.
+Then the CPU one root request costs in-process, and where it spends it (cProfile, --profile).
 
     python -m bench.quota_latency [--db postgresql|sqlite] [--requests 300] [--cells 250000]
 
@@ -19,17 +20,19 @@ import logging
 import pstats
 import random
 import statistics
-import threading
+import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import date, timedelta
+from pathlib import Path
 
 import redis
 import requests
 from sqlalchemy import insert
-from werkzeug.serving import make_server
 
 from bench.quota_progress import bulk_tree, national_tree
+from bench.servers import gunicorn_api
 from services.quota.app import create_app
 from services.quota.counters import FIELDS
 from services.quota.models import Base, DailyCounter, Quota
@@ -98,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"quota API latency ({args.db})")
-    with fresh_database(args.db, prefix="bench") as url:
+    with fresh_database(args.db, prefix="bench") as url, ExitStack() as stack:
         settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
                             log_level="WARNING", **test_issuer().settings())
         db = Database(url, Base.metadata)
@@ -108,11 +111,11 @@ def main() -> None:
             orgs, provinces, communes = build(db, settings, args.cells)
             print(f"  tree of {len(orgs):,} organisations built in {time.perf_counter() - t0:.1f}s")
             app = create_app(settings, db=db)
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            logging.getLogger("chitieu.http").setLevel(logging.WARNING)
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            base = f"http://127.0.0.1:{server.server_port}/api/v1/organizations"
+            env = {"CHITIEU_QUOTA_DATABASE_URL": url, "CHITIEU_NAMESPACE": settings.namespace,
+                   "CHITIEU_REDIS_URL": settings.redis_url, "CHITIEU_LOG_LEVEL": "WARNING", **test_issuer().env()}
+            api = stack.enter_context(gunicorn_api("quota", env, Path(stack.enter_context(
+                tempfile.TemporaryDirectory())) / "quota-api.log"))
+            base = f"{api}/api/v1/organizations"
             http = requests.Session()
             national = {"Authorization": "Bearer " + issue_token(sub="bench", org="*", role="viewer", ttl=timedelta(hours=1))}
             province = {"Authorization": "Bearer " + issue_token(sub="bench", org=provinces[3], role="viewer", ttl=timedelta(hours=1))}
@@ -145,7 +148,7 @@ def main() -> None:
                 root_p99 = pct(results[cases[0][0]], 0.99)
                 print(f"  national root p99 {root_p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: "
                       f"{'met' if root_p99 <= TARGET_P99_MS else 'MISSED'})")
-            server.shutdown()
+            stack.close()
             # Contention-free figures: the CPU one root request costs in-process, and its round trips.
             client = app.test_client()
             queries = []

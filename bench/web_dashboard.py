@@ -16,22 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
 import redis
 import requests
 
+from bench.servers import gunicorn_api
 from bench.quota_rebuild import COMMUNES, PROVINCES, national_tree
 from services.quota.counters import FIELDS
 from services.quota.models import (Admission, Base, DailyCounter, Organization, OrganizationParent, ProgressCounter,
@@ -43,12 +41,11 @@ from services.web.app import create_app as create_web_app
 from services.web.settings import WebSettings
 from shared import clock
 from shared.bulk import insert_many
-from shared.config import ROOT, Settings
+from shared.config import Settings
 from shared.db import Database
 from shared.migrations import upgrade
 from tests.keys import test_issuer, token
 from tests.support import REDIS_URL, fresh_database
-from tests.system import free_port
 
 ROOT_CODE = "TW"
 P95_MS, FIRST_KB, LATER_KB = 300, 600, 100
@@ -116,21 +113,6 @@ def quotas(db: Database, year: int) -> None:
              "assigner_org_code": None} for c in codes])
 
 
-def start_quota_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = f"gunicorn -c deploy/gunicorn.conf.py --bind 127.0.0.1:{port} 'services.quota.app:create_app()'"
-    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=log.open("ab"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the quota API did not start; see {log}")
-
-
 def signed_in(app, username: str, org: str, role: str):
     with app.extensions["db"].transaction() as session:
         user, _ = accounts.create_user(session, username=username, full_name=username, org=org, role=role,
@@ -194,12 +176,12 @@ def main() -> None:
     issuer = test_issuer()
     print(f"web dashboard benchmark (PostgreSQL; the quota API under gunicorn; period {year})")
     with fresh_database("postgresql", prefix="bench") as quota_url, \
-            fresh_database("postgresql", prefix="bench") as web_url, tempfile.TemporaryDirectory() as tmp:
+            fresh_database("postgresql", prefix="bench") as web_url, tempfile.TemporaryDirectory() as tmp, \
+            ExitStack() as stack:
         db = Database(quota_url, Base.metadata)
         db.create_all()
         settings = Settings(service="quota", database_url=quota_url, namespace=namespace, redis_url=REDIS_URL,
                             log_level="WARNING", **issuer.settings())
-        process = None
         try:
             t0 = time.perf_counter()
             pairs = national_tree(db, args.cells)
@@ -209,15 +191,13 @@ def main() -> None:
             ProgressStore(client, settings).rebuild(db)
             print(f"  tree of {PROVINCES + COMMUNES + len(pairs) + 1:,} organisations, {args.admissions:,} "
                   f"admissions since 1 January {year - 1}, set up in {time.perf_counter() - t0:.1f}s")
-            port = free_port()
-            env = {**os.environ, "CHITIEU_QUOTA_DATABASE_URL": quota_url, "CHITIEU_NAMESPACE": namespace,
-                   "CHITIEU_REDIS_URL": REDIS_URL, "CHITIEU_LOG_LEVEL": "WARNING", **issuer.env(),
-                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-            process = start_quota_api(env, port, Path(tmp) / "quota-api.log")
+            env = {"CHITIEU_QUOTA_DATABASE_URL": quota_url, "CHITIEU_NAMESPACE": namespace,
+                   "CHITIEU_REDIS_URL": REDIS_URL, "CHITIEU_LOG_LEVEL": "WARNING", **issuer.env()}
+            quota_api = stack.enter_context(gunicorn_api("quota", env, Path(tmp) / "quota-api.log"))
             upgrade("web", web_url)
             web = create_web_app(Settings(service="web", database_url=web_url, namespace=namespace,
                                           redis_url=REDIS_URL, log_level="WARNING",
-                                          service_urls={"quota": f"http://127.0.0.1:{port}"}, **issuer.settings()),
+                                          service_urls={"quota": quota_api}, **issuer.settings()),
                                  web_settings=WebSettings(login_rate_per_minute=1000))
             national = signed_in(web, "quan-tri-toan-quoc", "*", "admin")
             province = signed_in(web, "can-bo-tinh", "P00", "officer")
@@ -229,7 +209,7 @@ def main() -> None:
                     ok = figures["p95"] <= P95_MS
                     missed += [] if ok else [f"{who} {page}"]
                     if page == "overview":
-                        print(f"  {who:8} quota API for {code}: {api_times(f'http://127.0.0.1:{port}', code, year, 20)}")
+                        print(f"  {who:8} quota API for {code}: {api_times(quota_api, code, year, 20)}")
                     print(f"  {who:8} {page:8} {path:18} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms "
                           f"({'met' if ok else 'MISSED'} <= {P95_MS} ms)  {figures['bytes'] / 1024:.1f} KB gzip")
             first, page_only = first_load(province, "/org/P00")
@@ -241,9 +221,7 @@ def main() -> None:
                   f"{page_only / 1024:.1f} KB")
             web.extensions["db"].dispose()
         finally:
-            if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
+            stack.close()
             db.dispose()
             keys = list(client.scan_iter(f"{namespace}:*", count=10000))
             for i in range(0, len(keys), 10000):
