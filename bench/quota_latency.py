@@ -32,7 +32,7 @@ import requests
 from sqlalchemy import insert
 
 from bench.quota_progress import bulk_tree, national_tree
-from bench.servers import gunicorn_api
+from bench._servers import gunicorn_api
 from services.quota.app import create_app
 from services.quota.counters import FIELDS
 from services.quota.models import Base, DailyCounter, Quota

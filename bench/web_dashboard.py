@@ -29,7 +29,7 @@ from pathlib import Path
 import redis
 import requests
 
-from bench.servers import gunicorn_api
+from bench._servers import gunicorn_api
 from bench.quota_rebuild import COMMUNES, PROVINCES, national_tree
 from services.quota.counters import FIELDS
 from services.quota.models import (Admission, Base, DailyCounter, Organization, OrganizationParent, ProgressCounter,
