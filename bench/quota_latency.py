@@ -31,7 +31,7 @@ import redis
 import requests
 from sqlalchemy import insert
 
-from bench.quota_progress import bulk_tree, national_tree
+from bench._national import insert_tree, national_tree
 from bench._servers import gunicorn_api
 from services.quota.app import create_app
 from services.quota.counters import FIELDS
@@ -48,10 +48,11 @@ TARGET_P99_MS = 10.0
 
 
 def build(db: Database, settings: Settings, cells: int) -> tuple[list, list, list]:
-    orgs, provinces, communes = national_tree(cells=cells)
+    tree = national_tree(cells=cells)
+    orgs, provinces, communes = list(tree.orgs), tree.provinces, tree.communes
     orgs += [(BIG, "Đảng bộ tỉnh lớn", "province", "TW")]
     orgs += [(f"{BIG}-CB{i:04d}", f"Chi bộ {i}", "cell", BIG) for i in range(3000)]
-    bulk_tree(db, orgs)
+    insert_tree(db, orgs)
     rng = random.Random(11)
     with db.transaction() as session:
         session.execute(insert(Quota.__table__), [
