@@ -85,7 +85,6 @@ def inbox():
 
     return render_template("inbox/inbox.html", org=org, kinds=kind_choices(), kind=kind, unread=unread,
                            notices=items, newest=newest, pages=pager(answer, link),
-                           total=formatting.number(answer.get("total") or 0),
                            poll=_poll_url(org, newest) if number == 1 else None)
 
 
