@@ -89,7 +89,9 @@ def inbox():
 
 
 def _poll_url(org: str, after: int) -> str:
-    return url_for("inbox_pages.poll", org=org, after=after, **filters())
+    """The next poll, with the page's own filters (as the page's query writes them)."""
+    kind, unread = kind_arg(), request.values.get("unread") == "1"
+    return url_for("inbox_pages.poll", org=org, after=after, kind=kind, unread="1" if unread else None)
 
 
 @bp.route("/inbox/poll")

@@ -128,6 +128,11 @@ def test_the_inbox_page_lists_reads_filters_and_polls(web, notifications):
     polled = officer.get(f"/inbox/poll?org=DONGSON&after={milestone}").get_data(as_text=True)
     assert 'hx-swap-oob="afterbegin:#inbox-items"' in polled and f'id="notice-{newer}"' in polled
     assert f"after={newer}" in polled  # the next poll starts after it
+    unread_only = officer.get("/inbox?unread=1").get_data(as_text=True)
+    assert f"/inbox/poll?org=DONGSON&amp;after={newer}&amp;unread=1" in unread_only  # the poll keeps the filter
+    officer.post(f"/inbox/notices/{newer}/read", data={"csrf_token": token}, headers={"HX-Request": "true"})
+    assert "data-notice" not in officer.get(f"/inbox/poll?org=DONGSON&after={milestone}&unread=1").get_data(as_text=True)
+    officer.post(f"/inbox/notices/{newer}/unread", data={"csrf_token": token}, headers={"HX-Request": "true"})
 
     # Mark all read: up to the newest the page showed.
     done = officer.post("/inbox/read", data={"csrf_token": token, "org": "DONGSON", "up_to_id": str(milestone)})
