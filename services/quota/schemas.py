@@ -95,6 +95,48 @@ class DissolveIn(Schema):
                                 metadata={"description": "where the children go (default: the parent)"})
 
 
+class OrgRefOut(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class PreviewChildOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    below = fields.Integer(metadata={"description": "organisations below it, which go with it"})
+
+
+class PreviewQuotaOut(Schema):
+    period = fields.String()
+    target = fields.Integer()
+
+
+class TreeChangePreviewOut(Schema):
+    """What a change would do; nothing is changed."""
+    change = fields.String(metadata={"description": "move | merge | dissolve"})
+    code = fields.String()
+    name = fields.String()
+    effective_date = fields.Date()
+    from_ = fields.Nested(OrgRefOut, data_key="from", attribute="from", allow_none=True,
+                          metadata={"description": "the organisation's parent now"})
+    to = fields.Nested(OrgRefOut, allow_none=True, metadata={
+        "description": "move: the new parent; merge: the successor; dissolve: where the children go"})
+    below = fields.Integer(metadata={"description": "organisations below this one on the effective date"})
+    children = fields.List(fields.Nested(PreviewChildOut), metadata={
+        "description": "merge, dissolve: the children that go to `to` from the effective date"})
+    children_count = fields.Integer()
+    moving_count = fields.Integer(metadata={
+        "description": "organisations that change parent chain: the moved one and everything below it, "
+                       "or the children and everything below them"})
+    quotas = fields.List(fields.Nested(PreviewQuotaOut), metadata={
+        "description": "the organisation's quotas for periods not ended by the effective date"})
+    quota_effect = fields.String(metadata={"description": (
+        "follows (move: its admissions from the date count under the new parent, earlier ones stay where they "
+        "were) | successor (merge: its admissions from the date count for `to`; its quotas end with it) | "
+        "ended (dissolve: its quotas end with it)")})
+
+
 class CompositionIn(Schema):
     attribute = fields.String(required=True, validate=validate.OneOf(COMPOSITION_ATTRIBUTES))
     # Checked (0..100) by quotas.normalise_composition, with a bilingual message.

@@ -17,7 +17,7 @@ from shared.redis_client import get_redis
 from shared.spreadsheets import XLSX_MIMETYPE, xlsx_template
 from shared.web import current_db
 
-from . import importer, organizations, quotas
+from . import importer, organizations, quotas, tree_preview
 from .forecast import forecast as forecast_of
 from .pace import pace_series
 from .search import search_organizations
@@ -27,6 +27,7 @@ from .report import official_report, progress_report
 from .report_xlsx import XLSX, report_workbook
 from .schemas import (AllocationOut, ChildrenQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
                       OrganizationIn, OrganizationOut, OrganizationPage, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn,
+                      TreeChangePreviewOut,
                       ReportOut, ReportQuery, SearchQuery)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
@@ -209,6 +210,40 @@ def dissolve(body, code):
         org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
                                                   effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
+
+
+@blp.route("/<code>/move/preview", methods=["POST"])
+@blp.arguments(MoveIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_move(body, code):
+    """Xem trước việc chuyển, không thay đổi gì / What the move would do; nothing is changed (admin).
+    The same refusals as the move itself."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["parent_code"])(session)
+        return tree_preview.preview_move(session, code=code, parent_code=body["parent_code"],
+                                         effective_date=body["effective_date"] or clock.today())
+
+
+@blp.route("/<code>/merge/preview", methods=["POST"])
+@blp.arguments(MergeIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_merge(body, code):
+    """Xem trước việc hợp nhất / What the merger would do: the children that follow, the quotas; nothing is changed (admin)."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["into_code"])(session)
+        return tree_preview.preview_merge(session, code=code, into_code=body["into_code"],
+                                          effective_date=body["effective_date"] or clock.today())
+
+
+@blp.route("/<code>/dissolve/preview", methods=["POST"])
+@blp.arguments(DissolveIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_dissolve(body, code):
+    """Xem trước việc giải thể / What the dissolution would do: the children and where they go; nothing is changed (admin)."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["children_to"] or organizations.get_organization(session, code).parent_code)(session)
+        return tree_preview.preview_dissolve(session, code=code, children_to=body["children_to"],
+                                             effective_date=body["effective_date"] or clock.today())
 
 
 @blp.route("/<code>/quotas/<period>", methods=["PUT"])
