@@ -70,4 +70,4 @@ def revoke_client(client_id: str):
     caller = require("admin")
     view = management.revoke_client(current_db(), principal=caller, quota=api(), client_id=client_id[:64])
     flash(_("Đã thu hồi hệ thống kết nối %(name)s: không cấp thẻ truy cập mới.", name=view["name"]), "success")
-    return redirect(url_for("admin.clients"))
+    return redirect(url_for("admin.clients", org=view["org"]))  # the list it was on
