@@ -56,8 +56,12 @@ class ChildrenQuery(AsOfQuery, PageQuery):
 
 
 class SearchQuery(PageQuery):
-    q = fields.String(required=True, validate=[validate.Length(min=1, max=300), NAME_RULE], metadata={
-        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn'"})
+    q = fields.String(load_default=None, validate=[validate.Length(min=1, max=300), NAME_RULE], metadata={
+        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn' "
+                       "(required unless top=true)"})
+    top = fields.Boolean(load_default=False, metadata={
+        "description": "true: the tops of your subtree instead of a search (for '*': every organisation without "
+                       "a parent today, e.g. the provinces; otherwise your own organisation)"})
 
 
 class OrganizationSummary(Schema):

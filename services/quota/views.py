@@ -20,7 +20,7 @@ from shared.web import current_db
 from . import importer, organizations, quotas, tree_preview
 from .forecast import forecast as forecast_of
 from .pace import pace_series
-from .search import search_organizations
+from .search import search_organizations, top_organizations
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
 from .report import official_report, progress_report
@@ -131,12 +131,19 @@ def get(code):
 def search(query):
     """Tìm tổ chức theo tên, có dấu hoặc không, trong phạm vi của bạn / Find organisations by name,
     with or without diacritics, in your subtree (the tree in force today); paginated (page,
-    per_page; shared/pagination.py), ordered by name."""
+    per_page; shared/pagination.py), ordered by name. `top=true` instead: the tops of your subtree
+    (for '*', the organisations without a parent: the provinces)."""
     principal = require_role("viewer")
+    if not query["q"] and not query["top"]:
+        raise Problem(422, "Unprocessable Entity", "thiếu từ khóa / q is missing",
+                      errors={"q": ["bắt buộc, trừ khi top=true / required unless top=true"]})
+    within = None if principal.org == ALL_ORGS else principal.org
     with current_db().transaction() as session:
-        rows, total = search_organizations(session, q=query["q"],
-                                           within=None if principal.org == ALL_ORGS else principal.org,
-                                           offset=offset(query), limit=query["per_page"])
+        if query["top"]:
+            rows, total = top_organizations(session, within=within, offset=offset(query), limit=query["per_page"])
+        else:
+            rows, total = search_organizations(session, q=query["q"], within=within, offset=offset(query),
+                                               limit=query["per_page"])
         return page_of(rows, total=total, query=query)
 
 

@@ -31,6 +31,7 @@ FIELDS = {"create": ("code", "name", "type", "effective_date"), "rename": ("name
 TYPE_LABELS = {"province": _l("Tỉnh ủy / Đảng bộ tỉnh"), "city": _l("Thành ủy"), "district": _l("Huyện ủy"),
                "block": _l("Đảng ủy Khối"), "grassroots": _l("Đảng bộ cơ sở"), "cell": _l("Chi bộ"),
                "central": _l("Trung ương"), "other": _l("Khác")}
+STATUS_LABELS = {"active": _l("Đang hoạt động"), "merged": _l("Đã hợp nhất"), "dissolved": _l("Đã giải thể")}
 CHANGE_TITLES = {"create": _l("Thành lập tổ chức trực thuộc"), "rename": _l("Đổi tên"),
                  "move": _l("Chuyển sang cấp trên khác"), "merge": _l("Hợp nhất vào tổ chức khác"),
                  "dissolve": _l("Giải thể")}
@@ -57,6 +58,7 @@ def _tree_page(code: str | None, *, errors: dict | None = None, values: dict | N
             except Problem:
                 parent_name = None  # a parent outside the caller's subtree: its code is enough
         org = {**org, "type_text": _type_label(org["type"]), "parent_name": parent_name,
+               "status_text": str(STATUS_LABELS.get(org["status"], org["status"])),
                "parents": [{"code": p["parent_code"], "from": day(p["valid_from"]), "to": day(p["valid_to"])}
                            for p in org.get("parent_history", [])],
                "names": [{"name": n["name"], "from": day(n["valid_from"]), "to": day(n["valid_to"])}

@@ -21,7 +21,7 @@ from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
 from . import (accounts, admin, admin_clients, admin_tree, admin_users, assets, audit_page, compression, dashboard,
-               overview, pages, quota_pages, reports, tree_page, views)
+               national, overview, pages, quota_pages, reports, tree_page, views)
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -30,7 +30,7 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports)  # their routes are on dashboard.bp
+DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports, national)  # their routes are on dashboard.bp
 ADMIN_PAGES = (admin_users, admin_clients, admin_tree)  # their routes are on admin.bp
 
 

@@ -171,3 +171,13 @@ def test_a_move_is_confirmed_with_its_consequences_before_it_is_made(web, make_w
                                                             "effective_date": "31/12/2031"})
     assert bad.status_code == 422 and _field_errors(bad.get_data(as_text=True), "effective_date")
     assert city_admin.post(f"/admin/tree/{cell}/explode", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_a_national_account_enters_the_overview_through_the_provinces(web):
+    national = _signed_in(web, "xem-toan-quoc", org="*", role="viewer")
+    home = national.get("/").get_data(as_text=True)
+    assert 'href="/org">Tổng quan<' in home
+    html = national.get("/org").get_data(as_text=True)
+    assert 'href="/org/TINH-THANH-HOA?period=' in html and "Đảng bộ tỉnh Thanh Hóa" in html
+    ward = _signed_in(web, "xem-dong-son-2", org=WARD, role="viewer")
+    assert ward.get("/org").headers["Location"].startswith(f"/org/{WARD}?period=")
