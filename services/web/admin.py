@@ -22,6 +22,23 @@ bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admi
 bp.before_request(load_signed_in_person)
 bp.errorhandler(Problem)(problem_page)  # a refusal not tied to a form answers as a page
 
+
+def _has_control(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+@bp.before_request
+def refuse_unusable_input():
+    """A path or query value with control characters names nothing (and PostgreSQL refuses NUL):
+    refused before anything is read."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and _has_control(value):
+            raise Problem(404, _("Không có trang này"), _("Địa chỉ không hợp lệ."), errors={name: ["?"]})
+    for name, value in request.args.items():
+        if _has_control(value):
+            raise Problem(422, _("Giá trị không hợp lệ"), _("Ký tự điều khiển trong %(name)s.", name=name),
+                          errors={name: ["?"]})
+
 # (endpoint, label, the role that sees it): the API decides in the end, the nav only hides what
 # would be refused anyway.
 NAV = (("admin.users", _l("Tài khoản"), "officer"), ("admin.clients", _l("Hệ thống kết nối"), "admin"),
@@ -58,7 +75,7 @@ def form_values(*names: str) -> dict[str, str]:
     values = {}
     for name in names:
         value = (request.form.get(name) or "").strip()
-        if len(value) > MAX_VALUE or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        if len(value) > MAX_VALUE or _has_control(value):
             raise FormRefused({name: [_("Giá trị không hợp lệ (ký tự điều khiển hoặc quá dài) / "
                                         "invalid value (control characters or too long)")]})
         values[name] = value

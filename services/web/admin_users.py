@@ -77,7 +77,8 @@ def _users_page(*, errors: dict | None = None, values: dict | None = None, creat
                 children=[] if listing_errors else _children(shown),
                 newer=url_for("admin.users", page=number_ - 1, **args) if number_ > 1 else None,
                 older=url_for("admin.users", page=number_ + 1, **args) if number_ * PAGE_SIZE < total else None,
-                roles=_roles(caller.role), errors=errors or {}, values=values or {"org": shown or ""},
+                roles=_roles(caller.role), errors=errors or {},
+                values=values or {"org": shown or "", "role": "officer"},
                 created=created)
 
 
@@ -117,8 +118,8 @@ def import_users():
         if problem.status >= 500:
             raise
         messages = [problem.detail or problem.title]
-        messages += [f"{_('Dòng')} {c.get('row')}, {c.get('header') or c.get('field')}: {'; '.join(c.get('messages', []))}"
-                     for c in (problem.cells or [])[:50]]
+        messages += [f"{_('Dòng')} {c.get('row')}, {c.get('header') or c.get('field')}: "
+                     f"{'; '.join(c.get('messages', []))}" for c in (problem.cells or [])[:50]]
         if not problem.cells:
             messages += [f"{field}: {'; '.join(m if isinstance(m, list) else [str(m)])}"
                          for field, m in (problem.errors or {}).items()]

@@ -181,3 +181,14 @@ def test_a_national_account_enters_the_overview_through_the_provinces(web):
     assert 'href="/org/TINH-THANH-HOA?period=' in html and "Đảng bộ tỉnh Thanh Hóa" in html
     ward = _signed_in(web, "xem-dong-son-2", org=WARD, role="viewer")
     assert ward.get("/org").headers["Location"].startswith(f"/org/{WARD}?period=")
+
+
+def test_control_characters_in_paths_and_queries_are_refused_before_anything_is_read(web, ward_admin):
+    for path, status in (("/admin/users?q=a%00b", 422), ("/admin/users?org=P%00X", 422), ("/admin/tree?org=%00", 422),
+                         ("/admin/users/ab%00c", 404), ("/admin/clients?org=%01", 422)):
+        page = ward_admin.get(path)
+        assert page.status_code == status, path
+        assert "<html" in page.get_data(as_text=True)  # a page, not a crash
+    csrf = csrf_of(ward_admin, "/admin/clients")
+    assert ward_admin.post("/admin/clients/ct%00x/revoke", data={"csrf_token": csrf}).status_code == 404
+    assert ward_admin.post("/admin/tree/P%00/move", data={"csrf_token": csrf, "parent_code": WARD}).status_code == 404
