@@ -117,16 +117,27 @@ def import_users():
     except Problem as problem:
         if problem.status >= 500:
             raise
-        messages = [problem.detail or problem.title]
-        messages += [f"{_('Dòng')} {c.get('row')}, {c.get('header') or c.get('field')}: "
-                     f"{'; '.join(c.get('messages', []))}" for c in (problem.cells or [])[:50]]
-        if not problem.cells:
-            messages += [f"{field}: {'; '.join(m if isinstance(m, list) else [str(m)])}"
-                         for field, m in (problem.errors or {}).items()]
-        return _users_page(errors={"file": messages}, status=problem.status)
+        return _users_page(errors={"file": _import_report(problem)}, status=problem.status)
     return Response(content, status=201, mimetype=XLSX,
                     headers={"Content-Disposition": 'attachment; filename="tai-khoan.xlsx"',
                              "Cache-Control": "no-store"})
+
+
+def _import_report(problem: Problem) -> list[str]:
+    """A refused list's messages, one per row (bulk.py: errors.rows = [{line, errors: {field: [..]}}]),
+    or per cell of a spreadsheet that could not be read."""
+    messages = [problem.detail or problem.title]
+    for cell in (problem.cells or [])[:50]:
+        messages.append(f"{_('Dòng')} {cell.get('row')}, {cell.get('header') or cell.get('field')}: "
+                        f"{'; '.join(map(str, cell.get('messages', [])))}")
+    for field, value in (problem.errors or {}).items():
+        if field == "rows" and isinstance(value, list):
+            for row in value[:50]:
+                found = "; ".join(f"{name}: {', '.join(map(str, texts))}" for name, texts in row.get("errors", {}).items())
+                messages.append(f"{_('Dòng')} {row.get('line')}: {found}")
+        elif not problem.cells:
+            messages.append(f"{field}: {'; '.join(map(str, value if isinstance(value, list) else [value]))}")
+    return messages
 
 
 @bp.route("/users/<username>", methods=["GET"])

@@ -192,3 +192,72 @@ def test_control_characters_in_paths_and_queries_are_refused_before_anything_is_
     csrf = csrf_of(ward_admin, "/admin/clients")
     assert ward_admin.post("/admin/clients/ct%00x/revoke", data={"csrf_token": csrf}).status_code == 404
     assert ward_admin.post("/admin/tree/P%00/move", data={"csrf_token": csrf, "parent_code": WARD}).status_code == 404
+
+
+def _workbook(rows) -> bytes:
+    import io
+
+    import openpyxl
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Tên đăng nhập", "Họ và tên", "Tổ chức", "Vai trò"])
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_bulk_accounts_from_an_xlsx_answer_the_passwords_all_or_nothing(web, ward_admin):
+    import io
+
+    import openpyxl
+    csrf = csrf_of(ward_admin, "/admin/users")
+    bad = _workbook([("lo-mot", "Lô Một", CELL, "Cán bộ"), ("lo-hai", "Lô Hai", OTHER, "Cán bộ")])
+    refused = ward_admin.post("/admin/users/import", data={"csrf_token": csrf, "file": (io.BytesIO(bad), "ds.xlsx")},
+                              content_type="multipart/form-data")
+    report = _field_errors(refused.get_data(as_text=True), "file")
+    assert refused.status_code == 422 and any(m.startswith("Dòng 3: org:") for m in report), report
+    assert _account(web, "lo-mot") is None  # all or nothing
+    good = _workbook([("lo-mot", "Lô Một", CELL, "Cán bộ"), ("lo-hai", "Lô Hai", "P-DONG-SON-CB2", "Xem")])
+    answer = ward_admin.post("/admin/users/import", data={"csrf_token": csrf, "file": (io.BytesIO(good), "ds.xlsx")},
+                             content_type="multipart/form-data")
+    assert answer.status_code == 201 and answer.headers["Cache-Control"] == "no-store"
+    rows = list(openpyxl.load_workbook(io.BytesIO(answer.data)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["lo-mot", "lo-hai"]
+    assert sign_in(web.test_client(), "lo-hai", rows[2][4]).status_code == 302
+    assert _account(web, "lo-hai")["role"] == "viewer"
+    empty = ward_admin.post("/admin/users/import", data={"csrf_token": csrf}, content_type="multipart/form-data")
+    assert empty.status_code == 422 and _field_errors(empty.get_data(as_text=True), "file")
+
+
+def test_create_rename_and_merge_each_confirmed_first(web, quota_url):
+    suffix = uuid.uuid4().hex[:6].upper()
+    ward, kept, gone = f"FB-{suffix}", f"FB-{suffix}-1", f"FB-{suffix}-2"
+    headers = {"Authorization": "Bearer " + token(sub="t", org="*", role="admin")}
+    city_admin = _signed_in(web, "qt-thanh-pho-2", org="TP-THANH-HOA", role="admin")
+    csrf = csrf_of(city_admin, "/admin/tree?org=TP-THANH-HOA")
+    for code, parent, kind in ((ward, "TP-THANH-HOA", "grassroots"), (kept, ward, "cell"), (gone, ward, "cell")):
+        form = {"csrf_token": csrf, "code": code, "name": f"Tên {code}", "type": kind, "effective_date": "2021-01-01"}
+        confirm = city_admin.post(f"/admin/tree/{parent}/create", data=form)
+        assert confirm.status_code == 200 and 'data-consequences="create"' in confirm.get_data(as_text=True)
+        assert "01/01/2021" in confirm.get_data(as_text=True)
+        assert requests.get(f"{quota_url}/api/v1/organizations/{code}", headers=headers, timeout=30).status_code == 404
+        assert city_admin.post(f"/admin/tree/{parent}/create", data={**form, "confirm": "1"}).status_code == 302
+    child = requests.post(f"{quota_url}/api/v1/organizations", headers=headers, timeout=30, json={
+        "code": f"{gone}-T", "name": "Tổ", "type": "other", "parent_code": gone, "effective_date": "2021-01-01"})
+    assert child.status_code == 201
+    renamed = city_admin.post(f"/admin/tree/{kept}/rename", data={"csrf_token": csrf, "name": "Chi bộ Mới",
+                                                                  "effective_date": "2022-01-01", "confirm": "1"})
+    assert renamed.status_code == 302
+    assert requests.get(f"{quota_url}/api/v1/organizations/{kept}", headers=headers, timeout=30).json()[
+        "name"] == "Chi bộ Mới"
+    form = {"csrf_token": csrf, "into_code": kept, "effective_date": "2023-01-01"}
+    confirm = city_admin.post(f"/admin/tree/{gone}/merge", data=form).get_data(as_text=True)
+    assert 'data-consequences="merge"' in confirm and "1 tổ chức trực thuộc" in confirm and "Chi bộ Mới" in confirm
+    assert city_admin.post(f"/admin/tree/{gone}/merge", data={**form, "confirm": "1"}).status_code == 302
+    merged = requests.get(f"{quota_url}/api/v1/organizations/{gone}", headers=headers, timeout=30).json()
+    assert merged["status"] == "merged" and merged["merged_into"] == kept
+    duplicate = city_admin.post(f"/admin/tree/{ward}/create", data={"csrf_token": csrf, "code": kept, "name": "X",
+                                                                    "type": "cell", "confirm": "1"})
+    assert duplicate.status_code == 409 and _field_errors(duplicate.get_data(as_text=True), "code")
