@@ -120,11 +120,15 @@ def consequences(change: str, code: str, org_name: str, values: dict, preview: d
                        "cho %(target)s và các cấp trên của nó, các trường hợp trước ngày đó vẫn tính cho cấp trên cũ.",
                        name=org_name, date=when, target=target))
     else:
-        if preview["children_count"]:
+        below = preview["moving_count"] - preview["children_count"]
+        if preview["children_count"] and not below:
+            lines.append(_("%(children)s tổ chức trực thuộc chuyển về %(target)s từ ngày %(date)s.",
+                           children=number(preview["children_count"]), target=target, date=when))
+        if preview["children_count"] and below:
             lines.append(_("%(children)s tổ chức trực thuộc (cùng %(below)s tổ chức cấp dưới của chúng) chuyển về "
                            "%(target)s từ ngày %(date)s.", children=number(preview["children_count"]),
-                           below=number(preview["moving_count"] - preview["children_count"]), target=target,
-                           date=when))
+                           below=number(below), target=target, date=when))
+        if preview["children_count"]:
             lines.append(", ".join(f"{c['name']} ({c['code']})" for c in preview["children"][:20])
                          + (" …" if len(preview["children"]) > 20 else ""))
         else:
