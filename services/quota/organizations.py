@@ -150,14 +150,19 @@ def rename_organization(session: Session, *, code: str, name: str, effective_dat
     return org
 
 
+def _refuse_before(current: OrganizationParent | None, code: str, effective_date: date) -> None:
+    """History is not rewritten before an organisation's latest change."""
+    if current is not None and effective_date < current.valid_from:
+        raise _conflict("effective_date",
+                        f"ngày hiệu lực trước thay đổi gần nhất của '{code}' ({current.valid_from}) / "
+                        f"effective date before the latest change of '{code}' ({current.valid_from})")
+
+
 def _set_parent(session: Session, org: Organization, parent_code: str | None, effective_date: date) -> str | None:
     """Close the parent record in force and open a new one from `effective_date`."""
     current = _current_record(session, org.code)
     previous = current.parent_code if current else None
-    if current is not None and effective_date < current.valid_from:
-        raise _conflict("effective_date",
-                        f"ngày hiệu lực trước thay đổi gần nhất của '{org.code}' ({current.valid_from}) / "
-                        f"effective date before the latest change of '{org.code}' ({current.valid_from})")
+    _refuse_before(current, org.code, effective_date)
     if current is not None and current.valid_from == effective_date:
         current.parent_code = parent_code  # a same-day correction
     else:
@@ -175,13 +180,21 @@ def _refuse_cycle(session: Session, code: str, new_parent: str, on: date, field:
                                f"'{new_parent}' is inside the subtree of '{code}': that would make a cycle")
 
 
-def move_organization(session: Session, *, code: str, parent_code: str, effective_date: date) -> Organization:
-    lock_tree(session, exclusive=True)
+def check_move(session: Session, *, code: str, parent_code: str,
+               effective_date: date) -> tuple[Organization, Organization]:
+    """Every refusal of a move, without writing anything (the move and its preview share it)."""
     org = get_organization(session, code)
     _require_active(org, "code")
     parent = get_organization(session, parent_code, field="parent_code")
     _require_active(parent, "parent_code")
     _refuse_cycle(session, code, parent_code, effective_date, "parent_code")
+    _refuse_before(_current_record(session, code), code, effective_date)
+    return org, parent
+
+
+def move_organization(session: Session, *, code: str, parent_code: str, effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
+    org, _ = check_move(session, code=code, parent_code=parent_code, effective_date=effective_date)
     _move(session, org, parent_code, effective_date)
     bump_version(session, row=TREE_ROW)
     publish_states(session, [code])
@@ -199,17 +212,27 @@ def _end(session: Session, org: Organization, effective_date: date) -> list[Orga
     """Close `org` from `effective_date`; returns its children then (to be re-parented)."""
     children = children_on(session, org.code, effective_date)
     current = _current_record(session, org.code)
-    if current is not None and effective_date < current.valid_from:
-        raise _conflict("effective_date", f"ngày hiệu lực trước thay đổi gần nhất ({current.valid_from}) / "
-                                          f"effective date before the latest change ({current.valid_from})")
+    _refuse_before(current, org.code, effective_date)
     if current is not None:
         current.valid_to = effective_date
     org.ended_on = effective_date
     return children
 
 
-def merge_organization(session: Session, *, code: str, into_code: str, effective_date: date) -> Organization:
-    lock_tree(session, exclusive=True)
+def _refuse_ending(session: Session, org: Organization, effective_date: date) -> list[Organization]:
+    """The refusals of ending `org` on `effective_date` (its own history and that of each child that
+    would move); returns those children."""
+    _refuse_before(_current_record(session, org.code), org.code, effective_date)
+    children = children_on(session, org.code, effective_date)
+    for child in children:
+        _refuse_before(_current_record(session, child.code), child.code, effective_date)
+    return children
+
+
+def check_merge(session: Session, *, code: str, into_code: str,
+                effective_date: date) -> tuple[Organization, Organization, list[Organization]]:
+    """Every refusal of a merger, without writing anything; returns the organisation, its successor
+    and the children that would follow it."""
     if code == into_code:
         raise Problem(422, "Unprocessable Entity", "không thể hợp nhất một tổ chức vào chính nó / "
                       "an organisation cannot be merged into itself",
@@ -219,6 +242,12 @@ def merge_organization(session: Session, *, code: str, into_code: str, effective
     into = get_organization(session, into_code, field="into_code")
     _require_active(into, "into_code")
     _refuse_cycle(session, code, into_code, effective_date, "into_code")
+    return org, into, _refuse_ending(session, org, effective_date)
+
+
+def merge_organization(session: Session, *, code: str, into_code: str, effective_date: date) -> Organization:
+    lock_tree(session, exclusive=True)
+    org, _, _ = check_merge(session, code=code, into_code=into_code, effective_date=effective_date)
     children = _end(session, org, effective_date)
     for child in children:
         _move(session, child, into_code, effective_date)
@@ -231,9 +260,10 @@ def merge_organization(session: Session, *, code: str, into_code: str, effective
     return org
 
 
-def dissolve_organization(session: Session, *, code: str, effective_date: date,
-                          children_to: str | None = None) -> Organization:
-    lock_tree(session, exclusive=True)
+def check_dissolve(session: Session, *, code: str, effective_date: date,
+                   children_to: str | None = None) -> tuple[Organization, str | None, list[Organization]]:
+    """Every refusal of a dissolution, without writing anything; returns the organisation, where
+    its children go (named, or by default its parent) and those children."""
     org = get_organization(session, code)
     _require_active(org, "code")
     target = children_to or org.parent_code
@@ -243,10 +273,18 @@ def dissolve_organization(session: Session, *, code: str, effective_date: date,
                                            "children cannot go to the dissolved organisation")
         _require_active(get_organization(session, children_to, field="children_to"), "children_to")
         _refuse_cycle(session, code, children_to, effective_date, "children_to")
-    children = _end(session, org, effective_date)
+    children = _refuse_ending(session, org, effective_date)
     if children and target is None:
         raise _conflict("children_to", "tổ chức gốc có tổ chức con: cần nêu nơi chuyển đến / "
                                        "a top organisation with children needs children_to")
+    return org, target, children
+
+
+def dissolve_organization(session: Session, *, code: str, effective_date: date,
+                          children_to: str | None = None) -> Organization:
+    lock_tree(session, exclusive=True)
+    org, target, _ = check_dissolve(session, code=code, children_to=children_to, effective_date=effective_date)
+    children = _end(session, org, effective_date)
     for child in children:
         _move(session, child, target, effective_date)
     org.status, org.parent_code = "dissolved", None

@@ -56,8 +56,12 @@ class ChildrenQuery(AsOfQuery, PageQuery):
 
 
 class SearchQuery(PageQuery):
-    q = fields.String(required=True, validate=[validate.Length(min=1, max=300), NAME_RULE], metadata={
-        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn'"})
+    q = fields.String(load_default=None, validate=[validate.Length(min=1, max=300), NAME_RULE], metadata={
+        "description": "words of the name, with or without diacritics: 'dong son' finds 'phường Đông Sơn' "
+                       "(required unless top=true)"})
+    top = fields.Boolean(load_default=False, metadata={
+        "description": "true: the tops of your subtree instead of a search (for '*': every organisation without "
+                       "a parent today, e.g. the provinces; otherwise your own organisation)"})
 
 
 class OrganizationSummary(Schema):
@@ -93,6 +97,48 @@ class DissolveIn(Schema):
     effective_date = fields.Date(load_default=None)
     children_to = code_field(load_default=None, allow_none=True,
                                 metadata={"description": "where the children go (default: the parent)"})
+
+
+class OrgRefOut(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class PreviewChildOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    type = fields.String()
+    below = fields.Integer(metadata={"description": "organisations below it, which go with it"})
+
+
+class PreviewQuotaOut(Schema):
+    period = fields.String()
+    target = fields.Integer()
+
+
+class TreeChangePreviewOut(Schema):
+    """What a change would do; nothing is changed."""
+    change = fields.String(metadata={"description": "move | merge | dissolve"})
+    code = fields.String()
+    name = fields.String()
+    effective_date = fields.Date()
+    from_ = fields.Nested(OrgRefOut, data_key="from", attribute="from", allow_none=True,
+                          metadata={"description": "the organisation's parent now"})
+    to = fields.Nested(OrgRefOut, allow_none=True, metadata={
+        "description": "move: the new parent; merge: the successor; dissolve: where the children go"})
+    below = fields.Integer(metadata={"description": "organisations below this one on the effective date"})
+    children = fields.List(fields.Nested(PreviewChildOut), metadata={
+        "description": "merge, dissolve: the children that go to `to` from the effective date"})
+    children_count = fields.Integer()
+    moving_count = fields.Integer(metadata={
+        "description": "organisations that change parent chain: the moved one and everything below it, "
+                       "or the children and everything below them"})
+    quotas = fields.List(fields.Nested(PreviewQuotaOut), metadata={
+        "description": "the organisation's quotas for periods not ended by the effective date"})
+    quota_effect = fields.String(metadata={"description": (
+        "follows (move: its admissions from the date count under the new parent, earlier ones stay where they "
+        "were) | successor (merge: its admissions from the date count for `to`; its quotas end with it) | "
+        "ended (dissolve: its quotas end with it)")})
 
 
 class CompositionIn(Schema):

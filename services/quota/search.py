@@ -45,3 +45,15 @@ def search_organizations(session: Session, *, q: str, within: str | None, offset
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Organization.name_folded, Organization.code).offset(offset).limit(limit))
     return list(rows), total
+
+
+def top_organizations(session: Session, *, within: str | None, offset: int,
+                      limit: int) -> tuple[list[Organization], int]:
+    """The tops of a subtree: `within` itself, or (None: the whole country) every active organisation
+    without a parent now (the provinces and the central bodies), ordered by folded name then code."""
+    query = select(Organization).where(Organization.status == "active")
+    query = query.where(Organization.code == within) if within is not None else query.where(
+        Organization.parent_code.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Organization.name_folded, Organization.code).offset(offset).limit(limit))
+    return list(rows), total

@@ -17,16 +17,17 @@ from shared.redis_client import get_redis
 from shared.spreadsheets import XLSX_MIMETYPE, xlsx_template
 from shared.web import current_db
 
-from . import importer, organizations, quotas
+from . import importer, organizations, quotas, tree_preview
 from .forecast import forecast as forecast_of
 from .pace import pace_series
-from .search import search_organizations
+from .search import search_organizations, top_organizations
 from .models import Organization, OrganizationName, OrganizationParent
 from .projection import ProgressStore
 from .report import official_report, progress_report
 from .report_xlsx import XLSX, report_workbook
 from .schemas import (AllocationOut, ChildrenQuery, DissolveIn, ForecastOut, ImportIn, ImportOut, MergeIn, MoveIn,
                       OrganizationIn, OrganizationOut, OrganizationPage, PaceOut, PeriodQuery, ProgressOut, ProgressQuery, QuotaIn, QuotaOut, RenameIn,
+                      TreeChangePreviewOut,
                       ReportOut, ReportQuery, SearchQuery)
 
 blp = Blueprint("organizations", __name__, url_prefix="/organizations",
@@ -130,12 +131,19 @@ def get(code):
 def search(query):
     """Tìm tổ chức theo tên, có dấu hoặc không, trong phạm vi của bạn / Find organisations by name,
     with or without diacritics, in your subtree (the tree in force today); paginated (page,
-    per_page; shared/pagination.py), ordered by name."""
+    per_page; shared/pagination.py), ordered by name. `top=true` instead: the tops of your subtree
+    (for '*', the organisations without a parent: the provinces)."""
     principal = require_role("viewer")
+    if not query["q"] and not query["top"]:
+        raise Problem(422, "Unprocessable Entity", "thiếu từ khóa / q is missing",
+                      errors={"q": ["bắt buộc, trừ khi top=true / required unless top=true"]})
+    within = None if principal.org == ALL_ORGS else principal.org
     with current_db().transaction() as session:
-        rows, total = search_organizations(session, q=query["q"],
-                                           within=None if principal.org == ALL_ORGS else principal.org,
-                                           offset=offset(query), limit=query["per_page"])
+        if query["top"]:
+            rows, total = top_organizations(session, within=within, offset=offset(query), limit=query["per_page"])
+        else:
+            rows, total = search_organizations(session, q=query["q"], within=within, offset=offset(query),
+                                               limit=query["per_page"])
         return page_of(rows, total=total, query=query)
 
 
@@ -209,6 +217,40 @@ def dissolve(body, code):
         org = organizations.dissolve_organization(session, code=code, children_to=body["children_to"],
                                                   effective_date=body["effective_date"] or clock.today())
         return _org_view(session, org)
+
+
+@blp.route("/<code>/move/preview", methods=["POST"])
+@blp.arguments(MoveIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_move(body, code):
+    """Xem trước việc chuyển, không thay đổi gì / What the move would do; nothing is changed (admin).
+    The same refusals as the move itself."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["parent_code"])(session)
+        return tree_preview.preview_move(session, code=code, parent_code=body["parent_code"],
+                                         effective_date=body["effective_date"] or clock.today())
+
+
+@blp.route("/<code>/merge/preview", methods=["POST"])
+@blp.arguments(MergeIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_merge(body, code):
+    """Xem trước việc hợp nhất / What the merger would do: the children that follow, the quotas; nothing is changed (admin)."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["into_code"])(session)
+        return tree_preview.preview_merge(session, code=code, into_code=body["into_code"],
+                                          effective_date=body["effective_date"] or clock.today())
+
+
+@blp.route("/<code>/dissolve/preview", methods=["POST"])
+@blp.arguments(DissolveIn)
+@blp.response(200, TreeChangePreviewOut)
+def preview_dissolve(body, code):
+    """Xem trước việc giải thể / What the dissolution would do: the children and where they go; nothing is changed (admin)."""
+    with current_db().transaction() as session:
+        _tree_change(code, body["children_to"] or organizations.get_organization(session, code).parent_code)(session)
+        return tree_preview.preview_dissolve(session, code=code, children_to=body["children_to"],
+                                             effective_date=body["effective_date"] or clock.today())
 
 
 @blp.route("/<code>/quotas/<period>", methods=["PUT"])

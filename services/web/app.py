@@ -20,8 +20,8 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import (accounts, assets, audit_page, compression, dashboard, inbox_pages, overview, pages, quota_pages, reports,
-               subscription_pages, tree_page, views)
+from . import (accounts, admin, admin_clients, admin_tree, admin_users, assets, audit_page, compression, dashboard,
+               inbox_pages, national, overview, pages, quota_pages, reports, subscription_pages, tree_page, views)
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -30,7 +30,8 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports)  # their routes are on dashboard.bp
+DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports, national)  # their routes are on dashboard.bp
+ADMIN_PAGES = (admin_users, admin_clients, admin_tree)  # their routes are on admin.bp
 
 
 def create_app(settings: Settings | None = None, *, web_settings: WebSettings | None = None,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     app.register_blueprint(audit_page.bp)
     app.register_blueprint(inbox_pages.bp)
     app.register_blueprint(subscription_pages.bp)
+    app.register_blueprint(admin.bp)  # admin_users, admin_clients and admin_tree add its routes
     app.register_blueprint(assets.bp)
     app.add_template_global(assets.asset_url)
     app.after_request(compression.compress_page)

@@ -88,3 +88,17 @@ def test_progress_children_ranked_over_all_pages(client, admin, db):
 def test_control_characters_in_q_are_refused_naming_the_field(client, admin):
     resp = client.get("/api/v1/organizations?q=dong%00son", headers=admin)
     assert resp.status_code == 422 and "q" in str(resp.get_json()["errors"])
+
+
+def test_top_lists_the_provinces_for_the_country_and_ones_own_organisation_otherwise(client, admin, token):
+    thanh_hoa_tree(client, admin)
+    add_org(client, admin, "TINH-LAI-CHAU", "Đảng bộ tỉnh Lai Châu", "province")
+    add_org(client, admin, "TINH-CU", "Đảng bộ tỉnh Cũ", "province")
+    assert client.post("/api/v1/organizations/TINH-CU/dissolve", json={}, headers=admin).status_code == 200
+    national = client.get("/api/v1/organizations?top=true", headers=token("viewer")).get_json()
+    assert codes(national) == ["TINH-LAI-CHAU", "TINH-THANH-HOA"] and national["total"] == 2  # not the dissolved
+    city = client.get("/api/v1/organizations?top=true", headers=token("viewer", org="TP-THANH-HOA")).get_json()
+    assert codes(city) == ["TP-THANH-HOA"]
+    paged = client.get("/api/v1/organizations?top=true&per_page=1", headers=admin).get_json()
+    assert codes(paged) == ["TINH-LAI-CHAU"] and "top=" in paged["next"]
+    assert client.get("/api/v1/organizations?top=maybe", headers=admin).status_code == 422
