@@ -13,7 +13,8 @@ from shared.pagination import PageQuery, page_schema
 
 from .decisions import MAX_DECISIONS, Decision
 from .deadlines import holidays, next_deadline
-from .pipeline import TARGETS
+from .pipeline import ALLOWED, TARGETS
+from .registry import TRANSFERABLE_STAGES
 from .registry import mask_national_id
 
 # Dates a record can hold: anything outside is a typing mistake (and would overflow month arithmetic).
@@ -171,6 +172,9 @@ class CandidateOut(Schema):
     admission_date = fields.Date(allow_none=True)
     admission_decision_number = fields.String(allow_none=True)
     official_date = fields.Date(allow_none=True)
+    next_steps = fields.Function(lambda c: list(ALLOWED.get(c.stage, ()))
+                                 + (["transfer"] if c.stage in TRANSFERABLE_STAGES else []), metadata={
+        "description": "what may be recorded next at this stage: the `to` of a transition, and `transfer`"})
     next_deadline = fields.Function(_next_deadline, allow_none=True, metadata={
         "description": "what is due next at this stage: {kind (certificate_expiring, decision_overdue, "
                        "probation_ending), due_date, late (the date has passed)}; null when nothing is"})

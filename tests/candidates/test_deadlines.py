@@ -37,6 +37,10 @@ def test_each_stage_has_its_deadline_and_passed_ones_are_late(client):
                                                       "late": True}
     record = client.get(f"/api/v1/candidates/{ids['proposed']}", headers=auth()).json
     assert record["next_deadline"]["due_date"] == "2022-11-24"
+    # What may be recorded next, from the service's stage graph (the pages offer these forms).
+    assert record["next_steps"] == ["admitted", "withdrawn", "rejected", "transfer"]
+    assert found[ids["official"]]["next_steps"] == []
+    assert found[ids["admitted"]]["next_steps"] == ["official", "removed", "revoked", "transfer"]
     # The list keeps the one pagination convention.
     page = client.get("/api/v1/candidates", query_string={"q": "han", "per_page": 2}, headers=auth()).json
     assert page["total"] == 5 and len(page["items"]) == 2 and page["next"]
