@@ -21,6 +21,7 @@ from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
 from . import accounts, assets, audit_page, compression, dashboard, overview, pages, quota_pages, reports, tree_page, views
+from . import candidate_pages, import_pages
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -29,7 +30,7 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports)  # their routes are on dashboard.bp
+DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports, candidate_pages, import_pages)  # routes on dashboard.bp
 
 
 def create_app(settings: Settings | None = None, *, web_settings: WebSettings | None = None,
