@@ -111,7 +111,7 @@ def _transition_line(t: dict) -> dict:
         if t.get("from_stage"):
             what = f"{label(STAGE_LABELS, t['from_stage'])} → {what}"
     else:
-        what = str(_l("Đính chính hồ sơ"))
+        what = ""  # the kind says it; the details say what changed
         for name, change in (evidence.get("changes") or {}).items():
             details.append(f"{label(FIELD_LABELS, name)}: {_shown(change.get('from'))} → {_shown(change.get('to'))}")
     if t.get("decision_number"):
