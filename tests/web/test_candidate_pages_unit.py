@@ -240,3 +240,25 @@ def test_an_import_is_reported_by_cell_and_a_good_one_lists_the_candidate(web, c
     no_file = client.post(f"/org/{CELL}/import/candidates", data={"csrf_token": page_csrf(client, f"/org/{CELL}/import")})
     assert no_file.status_code == 422 and "Hãy chọn một tệp" in no_file.get_data(as_text=True)
     assert client.get(f"/org/{CELL}/import/robots/template.xlsx").status_code == 404
+
+
+def test_the_tree_import_shares_the_page_and_its_report(web):
+    """An administrator's tree import: the same page and partial; a refused file names its cells and
+    creates nothing (the quota API's report)."""
+    add_user(web, "quan-tri-phuong", org=WARD, role="admin")
+    client = signed_in(web, "quan-tri-phuong")
+    page = client.get(f"/org/{WARD}/import").get_data(as_text=True)
+    assert 'data-import="candidates"' in page and 'data-import="tree"' in page
+    template = client.get(f"/org/{WARD}/import/tree/template.xlsx")
+    headers = [c.value for c in openpyxl.load_workbook(io.BytesIO(template.data)).worksheets[0][1]]
+    assert headers[:3] == ["Mã tổ chức", "Tên tổ chức", "Loại tổ chức"]
+    csv = "Mã tổ chức,Tên tổ chức,Loại tổ chức,Mã tổ chức cấp trên\nP-DONG-SON-CB9,Chi bộ khu phố 9,Tổ dân phố,P-DONG-SON\n"
+    refused = client.post(f"/org/{WARD}/import/tree", content_type="multipart/form-data", data={
+        "csrf_token": page_csrf(client, f"/org/{WARD}/import"), "file": (io.BytesIO(csv.encode()), "cay.csv")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Không nhập dòng nào" in html
+    assert re.search(r'<tr data-row="2" data-column="C">.*?Loại tổ chức', html, re.S), html
+    officer = signed_in(web, "bi-thu-cb1")
+    attempt = officer.post(f"/org/{CELL}/import/tree", content_type="multipart/form-data", data={
+        "csrf_token": page_csrf(officer, f"/org/{CELL}/import"), "file": (io.BytesIO(csv.encode()), "cay.csv")})
+    assert attempt.status_code == 403
