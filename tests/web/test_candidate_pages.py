@@ -121,7 +121,6 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
     page.fill("#q", "minh khai")  # without diacritics
     page.click("form.filters button[type=submit]")
     assert page.locator("table.candidates tbody tr[data-candidate]").count() == 1
-    shot(page, "candidates-list-desktop")
 
     # Class, then an application whose second introducer is only a probationary member: refused,
     # the rule in Vietnamese next to the introducers, the form keeping what was typed, nothing changed.
@@ -170,6 +169,11 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
     wait_until(lambda: api(system, "quota", "GET", f"/organizations/{WARD}/progress",
                            params={"period": YEAR}).json()["admitted"] == 1,
                timeout=60, message="the quota service never counted the admission")
+    page.goto(f"{web}/org/{WARD}/candidates")
+    row = page.locator(f'tr[data-candidate="{cid}"]')
+    assert "Hết thời gian dự bị" in row.inner_text()  # the probation's end is what is due next
+    assert page.locator('.funnel [data-figure="admitted"]').inner_text() == "1"
+    shot(page, "candidates-list-desktop")
     context.close()
 
 
