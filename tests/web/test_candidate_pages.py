@@ -136,6 +136,7 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
     assert "Điều lệ Đảng" in error.inner_text() or "QĐ/TW" in error.inner_text()  # the regulation behind it
     assert page.locator("#introducer2_name").input_value() == "Trần Văn Dự Bị"
     assert stage_of(system, cid) == "trained"
+    shot(page, "candidate-refusal-desktop")
     record_step(page, "applied", {"#introducer2_name": "Trần Thị Cúc", "#introducer2_status": "official"})
     assert stage_of(system, cid) == "applied"
     record_step(page, "proposed", {'input[name="date"]': day(14), 'input[name="decision_number"]': "12-NQ/CB"})
