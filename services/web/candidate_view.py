@@ -13,15 +13,17 @@ STAGE_LABELS = {"source": _l("Tạo nguồn"), "trained": _l("Đã học lớp b
                 "proposed": _l("Chi bộ đề nghị kết nạp"), "admitted": _l("Đảng viên dự bị"),
                 "official": _l("Đảng viên chính thức"), "withdrawn": _l("Rút khỏi danh sách"),
                 "rejected": _l("Không kết nạp"), "removed": _l("Xóa tên")}
-DEADLINE_LABELS = {"certificate_expiring": _l("Giấy chứng nhận hết hạn"), "decision_overdue": _l("Hạn quyết định kết nạp"),
+DEADLINE_LABELS = {"certificate_expiring": _l("Giấy chứng nhận hết hạn"),
+                   "decision_overdue": _l("Hạn quyết định kết nạp"),
                    "probation_ending": _l("Hết thời gian dự bị")}
 GENDER_LABELS = {"male": _l("Nam"), "female": _l("Nữ"), "other": _l("Khác")}
 OCCUPATION_LABELS = {"student": _l("Học sinh, sinh viên"), "state_enterprise": _l("Doanh nghiệp nhà nước"),
                      "non_state_enterprise": _l("Doanh nghiệp ngoài nhà nước"), "farmer": _l("Nông dân"),
                      "civil_servant": _l("Cán bộ, công chức, viên chức"), "armed_forces": _l("Lực lượng vũ trang"),
                      "other": _l("Khác")}
-KIND_LABELS = {"listing": _l("Lập danh sách"), "transition": _l("Chuyển giai đoạn"), "revocation": _l("Hủy quyết định kết nạp"),
-               "correction": _l("Đính chính"), "transfer": _l("Chuyển sinh hoạt")}
+KIND_LABELS = {"listing": _l("Lập danh sách"), "transition": _l("Chuyển giai đoạn"),
+               "revocation": _l("Hủy quyết định kết nạp"), "correction": _l("Đính chính"),
+               "transfer": _l("Chuyển sinh hoạt")}
 FIELD_LABELS = {"full_name": _l("Họ và tên"), "date_of_birth": _l("Ngày sinh"), "gender": _l("Giới tính"),
                 "ethnicity": _l("Dân tộc"), "religion": _l("Tôn giáo"), "education_level": _l("Trình độ học vấn"),
                 "occupation_group": _l("Nghề nghiệp"), "national_id": _l("Số CCCD"),
@@ -29,10 +31,12 @@ FIELD_LABELS = {"full_name": _l("Họ và tên"), "date_of_birth": _l("Ngày sin
 
 # The steps a page offers, in the order shown, each with the inputs its form has. Which of them a
 # candidate may take now is the service's answer (`next_steps`).
-STEP_LABELS = {"trained": _l("Học lớp bồi dưỡng nhận thức về Đảng"), "applied": _l("Nộp đơn, hai đảng viên giới thiệu"),
+STEP_LABELS = {"trained": _l("Học lớp bồi dưỡng nhận thức về Đảng"),
+               "applied": _l("Nộp đơn, hai đảng viên giới thiệu"),
                "proposed": _l("Nghị quyết chi bộ đề nghị kết nạp"), "admitted": _l("Quyết định kết nạp"),
-               "official": _l("Công nhận đảng viên chính thức"), "transfer": _l("Chuyển sinh hoạt sang chi bộ khác"),
-               "withdrawn": _l("Rút khỏi danh sách"), "rejected": _l("Không kết nạp"), "removed": _l("Xóa tên"),
+               "official": _l("Công nhận đảng viên chính thức"),
+               "transfer": _l("Chuyển sinh hoạt sang chi bộ khác"), "withdrawn": _l("Rút khỏi danh sách"),
+               "rejected": _l("Không kết nạp"), "removed": _l("Xóa tên"),
                "revoked": _l("Hủy quyết định kết nạp (nhầm)")}
 STEP_INPUTS = {"trained": ("date", "training_certificate_number"),
                "applied": ("date", "introducers", "youth_union_resolution"),
@@ -68,8 +72,8 @@ def funnel(answer: dict) -> list[dict]:
 def deadline(found: dict | None) -> dict | None:
     if not found:
         return None
-    return {"kind": found["kind"], "label": label(DEADLINE_LABELS, found["kind"]), "date": formatting.day(found["due_date"]),
-            "late": bool(found.get("late"))}
+    return {"kind": found["kind"], "label": label(DEADLINE_LABELS, found["kind"]),
+            "date": formatting.day(found["due_date"]), "late": bool(found.get("late"))}
 
 
 def list_rows(items: list[dict]) -> list[dict]:

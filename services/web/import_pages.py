@@ -36,7 +36,8 @@ IMPORTS = {
                          _l("Mỗi dòng một người; cột “Mã chi bộ” là mã chi bộ trong hệ thống; ngày ghi dd/mm/yyyy; "
                             "giới tính Nam/Nữ."), "mau-danh-sach-quan-chung.xlsx", ("officer", "admin")),
     "tree": Import("tree", "quota", "/api/v1/organizations/import", _l("Cây tổ chức"),
-                   _l("Mỗi dòng một tổ chức; tổ chức cấp trên phải có trước hoặc ở trong tệp; ngày hiệu lực dd/mm/yyyy."),
+                   _l("Mỗi dòng một tổ chức; tổ chức cấp trên phải có trước hoặc ở trong tệp; "
+                      "ngày hiệu lực dd/mm/yyyy."),
                    "mau-cay-to-chuc.xlsx", ("admin",)),
 }
 
@@ -115,7 +116,8 @@ def import_file(code: str, kind: str):
 def _report(kind: str, *, errors: dict | None, cells: list | None = None, summary: str | None = None) -> dict:
     """A refusal as the page shows it: each cell's errors (row, column letter, header) and those of the
     file as a whole."""
-    shown = [{"row": c.get("row"), "column": c.get("column") or "–", "header": c.get("header") or c.get("field") or "–",
+    shown = [{"row": c.get("row"), "column": c.get("column") or "–",
+              "header": c.get("header") or c.get("field") or "–",
               "messages": [view.in_language(m) for m in c.get("messages") or []]} for c in cells or []]
     general = []
     for name, messages in (errors or {}).items():
