@@ -116,7 +116,9 @@ def record_step(candidate_id: str):
             answer = api().json("POST", "candidates", candidate_path(candidate_id, "/transitions"),
                                 json={**_step_body(step, form), "confirm_warnings": confirmed})
     except Problem as problem:
-        if problem.status not in (409, 422):
+        # A transfer to a cell outside one's scope is the API's 403 naming to_org_code: shown at the field.
+        destination = problem.status == 403 and step == "transfer" and "to_org_code" in problem.errors
+        if problem.status not in (409, 422) and not destination:
             raise
         mapped = view.form_errors(problem.errors, inputs)
         if problem.type == ADVISORY:

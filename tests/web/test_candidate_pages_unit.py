@@ -197,6 +197,10 @@ def test_another_organisations_candidate_and_forged_requests_are_refused(web, ca
     bad_date = client.post(f"/candidates/{mine}/steps", data={"csrf_token": csrf, "to": "withdrawn", "date": "31/02/2024"})
     assert bad_date.status_code == 422 and 'data-error-for="date"' in bad_date.get_data(as_text=True)
     assert api(candidates_url, "GET", f"/candidates/{mine}").json()["stage"] == "source"
+    away = client.post(f"/candidates/{mine}/steps", data={"csrf_token": csrf, "to": "transfer", "date": TODAY.isoformat(),
+                                                          "to_org_code": OTHER_CELL})
+    assert away.status_code == 422 and 'data-error-for="to_org_code"' in away.get_data(as_text=True)
+    assert api(candidates_url, "GET", f"/candidates/{mine}").json()["org_code"] == CELL
     viewer = signed_in(web, "xem-cb1")
     assert 'id="next-steps"' not in viewer.get(f"/candidates/{mine}").get_data(as_text=True)
 
