@@ -70,6 +70,17 @@ def _refuse(findings: list[rules.Finding]) -> Problem:
                    errors=errors, type_=f"urn:chitieu:rule:{first.rule}")
 
 
+def _unconfirmed(warnings: list[rules.Finding]) -> Problem:
+    """Advisories the caller asked to see before anything is recorded (a page shows them for the
+    person to confirm, then sends the request again with confirm_warnings true)."""
+    errors: dict[str, list[str]] = {}
+    for f in warnings:
+        errors.setdefault(f.field, []).append(f"[{f.rule}, {f.regulation}] {f.message}")
+    return Problem(409, "Advisory not confirmed", "advisory rule(s) did not hold: "
+                   + ", ".join(f.rule for f in warnings) + "; send again with confirm_warnings true to record it",
+                   errors=errors, type_="urn:chitieu:rule:advisory")
+
+
 def transition(session: Session, *, candidate: Candidate, request: dict[str, Any], recorded_by: str,
                holidays: frozenset[date] = frozenset(), today: date | None = None,
                is_within: Callable[[str, str], bool] | None = None, events: list | None = None) -> Outcome:
@@ -101,6 +112,8 @@ def transition(session: Session, *, candidate: Candidate, request: dict[str, Any
     if refusals:
         raise _refuse(refusals)
     warnings = [f for f in findings if f.severity == rules.WARN]
+    if warnings and request.get("confirm_warnings") is False:
+        raise _unconfirmed(warnings)
 
     old_stage, admission_date = candidate.stage, candidate.admission_date
     _apply(candidate, request, target, new_stage, on)

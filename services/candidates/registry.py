@@ -25,6 +25,7 @@ from . import tree
 from .models import Candidate, Transfer, Transition, outbox
 
 EVENT_SOURCE = "/candidates"
+TRANSFERABLE_STAGES = OPEN_STAGES + ("admitted",)  # candidates and probationary members change cells
 # Ethnicity of the majority; every other ethnicity counts as an ethnic minority for composition.
 MAJORITY_ETHNICITY = "kinh"
 
@@ -261,7 +262,7 @@ def funnel(session: Session, *, org_code: str) -> dict[str, int]:
 def transfer(session: Session, *, candidate: Candidate, to_org_code: str, on: date,
              decision_number: str | None, recorded_by: str) -> Transfer:
     """Move an open candidate or a probationary member to another cell; the history stays with them."""
-    if candidate.stage not in OPEN_STAGES + ("admitted",):
+    if candidate.stage not in TRANSFERABLE_STAGES:
         raise Problem(409, "Cannot transfer", f"a candidate at stage '{candidate.stage}' is not transferred here",
                       errors={"stage": [f"Không chuyển được ở giai đoạn '{candidate.stage}'. / Not transferable "
                                         f"at stage '{candidate.stage}'."]}, type_="urn:chitieu:rule:pipeline")

@@ -12,7 +12,9 @@ from shared.contracts.candidates import GENDERS, OCCUPATION_GROUPS, REMINDER_KIN
 from shared.pagination import PageQuery, page_schema
 
 from .decisions import MAX_DECISIONS, Decision
-from .pipeline import TARGETS
+from .deadlines import holidays, next_deadline
+from .pipeline import ALLOWED, TARGETS
+from .registry import TRANSFERABLE_STAGES
 from .registry import mask_national_id
 
 # Dates a record can hold: anything outside is a typing mistake (and would overflow month arithmetic).
@@ -101,6 +103,10 @@ class TransitionRequest(Schema):
                                   metadata={"description": "number of the Youth Union's resolution introducing "
                                                            "the candidate"})
     reason = Text(1000, allow_none=True, load_default=None, metadata={"description": "required for 'revoked'"})
+    confirm_warnings = fields.Boolean(load_default=True, metadata={
+        "description": "false: if an advisory rule does not hold, record nothing and answer 409 "
+                       "(`urn:chitieu:rule:advisory`, `errors` naming the fields) for the person to confirm; "
+                       "true (default): record it and return the warnings"})
 
 
 class TransferRequest(Schema):
@@ -141,6 +147,11 @@ class Finding(Schema):
     details = fields.Dict()
 
 
+def _next_deadline(candidate) -> dict | None:
+    found = next_deadline(candidate, as_of=clock.today(), holidays=holidays())
+    return found.to_dict() if found else None
+
+
 class CandidateOut(Schema):
     id = fields.String()
     full_name = fields.String()
@@ -161,6 +172,12 @@ class CandidateOut(Schema):
     admission_date = fields.Date(allow_none=True)
     admission_decision_number = fields.String(allow_none=True)
     official_date = fields.Date(allow_none=True)
+    next_steps = fields.Function(lambda c: list(ALLOWED.get(c.stage, ()))
+                                 + (["transfer"] if c.stage in TRANSFERABLE_STAGES else []), metadata={
+        "description": "what may be recorded next at this stage: the `to` of a transition, and `transfer`"})
+    next_deadline = fields.Function(_next_deadline, allow_none=True, metadata={
+        "description": "what is due next at this stage: {kind (certificate_expiring, decision_overdue, "
+                       "probation_ending), due_date, late (the date has passed)}; null when nothing is"})
 
 
 class TransitionOut(Schema):

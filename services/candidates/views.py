@@ -5,15 +5,11 @@ Scope: the token's organisation subtree (`org` claim, '*' = the whole country); 
 """
 from __future__ import annotations
 
-from datetime import date
-from functools import lru_cache
-
 from flask import Response, json, request
 from flask_smorest import Blueprint
 
 from shared import clock
 from shared.auth import ALL_ORGS, require_role, require_scope
-from shared.config import setting
 from shared.contracts.candidates import OPEN_STAGES
 from shared.pagination import page_of
 from shared.problems import Problem
@@ -21,6 +17,7 @@ from shared.spreadsheets import XLSX_MIMETYPE, read_table, xlsx_template
 from shared.web import current_db
 
 from . import corrections, decisions, idempotency, importer, pipeline, registry, reminders, tree
+from .deadlines import holidays
 from .models import CellStrength
 from .schemas import (CandidateCreate, CandidateDetail, CandidateOut, CandidatePage, CandidateQuery,
                       CellStrengthRequest, CandidateCorrection, CorrectionResult, DecisionsBody, DecisionsFile, DecisionsResult, Funnel, ImportFile, ImportResult, OrganizationOut, Reminders,
@@ -42,13 +39,6 @@ decisions_blp = Blueprint("admission-decisions", __name__, url_prefix="/admissio
                           description="Quyết định kết nạp hàng loạt / Admission decisions in bulk")
 blueprints = [candidates_blp, organizations_blp, decisions_blp]
 
-
-
-@lru_cache(maxsize=1)
-def holidays() -> frozenset[date]:
-    """Public holidays skipped when counting working days: CHITIEU_CANDIDATES_HOLIDAYS=2025-09-02,2026-01-01."""
-    raw = setting("CANDIDATES_HOLIDAYS", "")
-    return frozenset(date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
 
 
 def _scope(session, org_code: str, role: str):

@@ -23,7 +23,7 @@ from shared.worker import run_consumer, run_relay, run_until_stopped
 from . import reminders
 from .handlers import CONSUMER, HANDLER
 from .app import open_database
-from .views import holidays
+from .deadlines import holidays
 
 SERVICE = "candidates"
 log = logging.getLogger(__name__)

@@ -63,5 +63,6 @@ def as_problem(response: requests.Response) -> Problem:
         body = {}
     if not isinstance(body, dict):
         body = {}
+    cells = body.get("cells") if isinstance(body.get("cells"), list) else None  # an import's errors by cell
     return Problem(response.status_code, body.get("title") or response.reason or "Error", body.get("detail"),
-                   errors=body.get("errors"))
+                   errors=body.get("errors"), type_=body.get("type"), cells=cells)

@@ -20,8 +20,9 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import (accounts, admin, admin_clients, admin_tree, admin_users, assets, audit_page, compression, dashboard,
-               inbox_pages, national, overview, pages, quota_pages, reports, subscription_pages, tree_page, views)
+from . import (accounts, admin, admin_clients, admin_tree, admin_users, assets, audit_page, candidate_pages, compression,
+               dashboard, import_pages, inbox_pages, national, overview, pages, quota_pages, reports, subscription_pages,
+               tree_page, views)
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -30,8 +31,9 @@ from .settings import WebSettings
 
 SERVICE = "web"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports, national)  # their routes are on dashboard.bp
-ADMIN_PAGES = (admin_users, admin_clients, admin_tree)  # their routes are on admin.bp
+# Their routes are on dashboard.bp and admin.bp: imported here so that they are registered.
+DASHBOARD_PAGES = (overview, tree_page, quota_pages, reports, national, candidate_pages, import_pages)
+ADMIN_PAGES = (admin_users, admin_clients, admin_tree)
 
 
 def create_app(settings: Settings | None = None, *, web_settings: WebSettings | None = None,

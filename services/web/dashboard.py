@@ -28,7 +28,7 @@ bp.before_request(load_signed_in_person)
 
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 TABS = (("dash.overview", _l("Tổng quan")), ("dash.tree", _l("Tổ chức trực thuộc")), ("dash.quotas", _l("Chỉ tiêu")),
-        ("dash.report", _l("Báo cáo")))
+        ("dash.report", _l("Báo cáo")), ("dash.candidates", _l("Quần chúng ưu tú")), ("dash.imports", _l("Nhập từ tệp")))
 
 
 def period_arg() -> str:
