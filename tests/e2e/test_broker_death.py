@@ -111,8 +111,9 @@ def cluster(tmp_path_factory):
     running = Cluster(tmp_path_factory.mktemp("kafka-cluster") / "stack")
     started = time.monotonic()
     try:
-        yield running.start()
+        running.start()
         print(f"\ncluster started in {time.monotonic() - started:.1f} s")
+        yield running
     finally:
         running.stop()
 
@@ -124,8 +125,9 @@ def system(tmp_path_factory, real_stack, cluster):
                           "CHITIEU_NOTIFY_BACKOFF_S": "0.2", "CHITIEU_NOTIFY_BACKOFF_MAX_S": "1"})
     started = time.monotonic()
     try:
-        yield running.start(timeout=180)
+        running.start(timeout=180)
         print(f"\nsystem started in {time.monotonic() - started:.1f} s")
+        yield running
     finally:
         running.stop()
 
