@@ -107,7 +107,9 @@ move_if_taken() { # move_if_taken NAME VAR EXPLICIT OURS [AVOID] [COUNT]
     printf -v "$var" '%s' "$new"
   fi
 }
-running_pidfile() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Alive: not gone, and not a zombie (a broker killed outright stays one until its parent reaps it).
+pid_alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
+running_pidfile() { [ -f "$1" ] && pid_alive "$(cat "$1")"; }
 
 choose_ports() {
   local ours
@@ -418,9 +420,9 @@ stop_pidfile() { # stop_pidfile NAME PIDFILE
   local pidfile=$2 pid
   [ -f "$pidfile" ] || return 0
   pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$pid"; then
     kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    for _ in $(seq 1 60); do pid_alive "$pid" || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
     say "$1 stopped"
   fi
