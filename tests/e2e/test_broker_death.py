@@ -12,7 +12,14 @@ broker dead. Then:
 - every "quota met" notice is delivered once: exactly one per cell and one for the ward;
 - nothing is left behind: every outbox row sent, none failed, no dead letter;
 - the consumers carried on without a restart: every process alive, with the PID it started with.
-The cluster is stopped and its data deleted at the end. CHITIEU_CHAOS_ADMISSIONS sets N (5,000).
+The cluster is stopped and its data deleted at the end; the dead broker is not restarted (the point is
+that two carry everything). CHITIEU_CHAOS_ADMISSIONS sets N (5,000).
+
+Time: the ~4 minutes asked for do not hold on the shared 2-core machine. Measured at N=5,000 with
+a load average of 25-33 (other suites running): 18 min in all; cluster start 158 s, every process
+started 132 s, the 15,000 transitions to the eve of admission 604 s (about 25/s: there is no bulk
+transition API), the 10 decision requests 85 s, then every admission counted 2 s after the last
+request and every notice delivered 2 s later. At N=500 (load about 18) the test body took 104 s.
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ from tests.support import PG_URL, end_offsets, wait_until
 from tests.system import System
 from tests.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 N = int(os.environ.get("CHITIEU_CHAOS_ADMISSIONS", "5000"))
 CELLS = min(100, N)
