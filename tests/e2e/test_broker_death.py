@@ -18,7 +18,7 @@ that two carry everything). CHITIEU_CHAOS_ADMISSIONS sets N (5,000).
 Time: the ~4 minutes asked for do not hold on the shared 2-core machine. Measured at N=5,000 with
 a load average of 24-33 (other suites running), two runs: 12.6 and 18 min in all; cluster start
 27 and 158 s, every process started 45 and 132 s, the 15,000 transitions to the eve of admission
-531 and 604 s (25-28/s: there is no bulk transition API), the 10 decision requests 56 and 85 s, then
+531 and 604 s (25-28/s: there is no bulk transition API), the 10 decision requests 56 and 81 s, then
 every admission counted 2 s after the last request and every notice delivered 2 s later. At N=500
 (load about 18) the test body took 104 s.
 """
