@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from .config import Settings, setting
+from .config import SettingError, Settings, setting
 from .contracts import DEAD_LETTER_TOPIC, TOPICS
 from .contracts.organizations import STATE_TOPIC
 
@@ -70,32 +70,56 @@ DAY_MS = 24 * 3600 * 1000
 COMPACTED = {STATE_TOPIC}
 
 
-def topic_configs(name: str) -> dict[str, str]:
-    """The configuration of a logical topic."""
+def topic_configs(name: str, *, replication: int = 1) -> dict[str, str]:
+    """The configuration of a logical topic with `replication` replicas per partition."""
     if name in COMPACTED:
-        return {"cleanup.policy": "compact", "retention.ms": "-1"}
-    days = (setting("DEAD_LETTER_RETENTION_DAYS", "") if name == DEAD_LETTER_TOPIC
-            else setting("TOPIC_RETENTION_DAYS", "")) or ("90" if name == DEAD_LETTER_TOPIC else "14")
-    return {"cleanup.policy": "delete", "retention.ms": str(int(float(days) * DAY_MS))}
+        config = {"cleanup.policy": "compact", "retention.ms": "-1"}
+    else:
+        days = (setting("DEAD_LETTER_RETENTION_DAYS", "") if name == DEAD_LETTER_TOPIC
+                else setting("TOPIC_RETENTION_DAYS", "")) or ("90" if name == DEAD_LETTER_TOPIC else "14")
+        config = {"cleanup.policy": "delete", "retention.ms": str(int(float(days) * DAY_MS))}
+    return {**config, "min.insync.replicas": str(min_insync_replicas(replication))}
+
+
+# Replicas: on a cluster every partition lives on up to three brokers. The producers send with
+# acks=all, so with min.insync.replicas=2 an acknowledged event is on two brokers at least and
+# survives the death of any one, and writes go on while one is away. With two replicas, 2 would
+# stop every write when one broker dies, so 1 (the single-broker case too).
+def replication_factor(brokers: int) -> int:
+    """CHITIEU_TOPIC_REPLICATION_FACTOR, else min(3, brokers in the cluster)."""
+    wanted = setting("TOPIC_REPLICATION_FACTOR", "")
+    if not wanted:
+        return max(1, min(3, brokers))
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise SettingError(f"CHITIEU_TOPIC_REPLICATION_FACTOR must be a whole number of at least 1, not {wanted!r}")
+    return int(wanted)
+
+
+def min_insync_replicas(replication: int) -> int:
+    return 2 if replication >= 3 else 1
 
 
 def ensure_topics(settings: Settings, names: tuple[str, ...] = TOPICS + (DEAD_LETTER_TOPIC,),
                   partitions: int = PARTITIONS) -> None:
-    """Create the contract's topics if they are missing, with their retention; a topic that exists
-    with another retention gets ours (idempotent)."""
+    """Create the contract's topics if they are missing, with their retention and as many replicas
+    as the cluster allows (replication_factor); a topic that exists with another retention or
+    min.insync.replicas gets ours (idempotent)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
+        replication = replication_factor(len(admin.describe_cluster()["brokers"]))
+        configs = {settings.topic(n): topic_configs(n, replication=replication) for n in names}
         existing = set(admin.list_topics())
-        wanted = [NewTopic(settings.topic(n), partitions, 1, topic_configs=topic_configs(n))
-                  for n in names if settings.topic(n) not in existing]
+        wanted = [NewTopic(name, partitions, replication, topic_configs=config)
+                  for name, config in configs.items() if name not in existing]
         if wanted:
             try:
                 admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
-        # All of them: one that another process created a moment ago may not be listed yet.
-        _align_configs(admin, {settings.topic(n): topic_configs(n) for n in names})
+        # All of them: one that another process created a moment ago may not be listed yet. A
+        # topic's replication factor is not changed here (that is a partition reassignment).
+        _align_configs(admin, configs)
     finally:
         admin.close()
 
@@ -111,7 +135,7 @@ def _align_configs(admin: KafkaAdminClient, configs: dict[str, dict[str, str]]) 
              if any(current.get(name, {}).get(k) != v for k, v in wanted.items())]
     if stale:
         admin.alter_configs(stale)
-        log.info("topic retention set", extra={"topics": [r.name for r in stale]})
+        log.info("topic configuration set", extra={"topics": [r.name for r in stale]})
 
 
 _admin_by_pid: dict[int, KafkaAdminClient] = {}

@@ -7,7 +7,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from shared.kafka import DAY_MS, ensure_topics
+from shared.config import SettingError
+from shared.kafka import DAY_MS, ensure_topics, min_insync_replicas, replication_factor, topic_configs
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -42,3 +43,41 @@ def test_every_topic_gets_an_explicit_retention(real_stack, make_settings, monke
     for name in ("organizations", "candidates", "quotas"):
         assert found[name] == {"cleanup.policy": "delete", "retention.ms": str(21 * DAY_MS)}, name
     assert found["dead-letter"] == {"cleanup.policy": "delete", "retention.ms": str(90 * DAY_MS)}
+
+
+def replicas(settings, name: str) -> tuple[int, str]:
+    """(replicas of partition 0, min.insync.replicas set on the topic) of a logical topic."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        topic = settings.topic(name)
+        described = admin.describe_topics([topic])[0]
+        entries = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])["topic"][topic]
+    finally:
+        admin.close()
+    return len(described["partitions"][0]["replica_nodes"]), entries["min.insync.replicas"]["value"]
+
+
+def test_on_one_broker_topics_have_one_replica_and_min_insync_one(real_stack, make_settings):
+    settings = make_settings("topics")
+    ensure_topics(settings, ("candidates",))
+    assert wait_until(lambda: replicas(settings, "candidates") == (1, "1"), timeout=10,
+                      message="one replica and min.insync.replicas=1 on the one broker")
+
+
+@pytest.mark.parametrize("brokers, setting, replication, min_insync", [
+    (1, None, 1, 1), (2, None, 2, 1), (3, None, 3, 2), (5, None, 3, 2), (5, "5", 5, 2), (3, "1", 1, 1)])
+def test_replication_follows_the_cluster_unless_set(monkeypatch, brokers, setting, replication, min_insync):
+    if setting is None:
+        monkeypatch.delenv("CHITIEU_TOPIC_REPLICATION_FACTOR", raising=False)
+    else:
+        monkeypatch.setenv("CHITIEU_TOPIC_REPLICATION_FACTOR", setting)
+    assert replication_factor(brokers) == replication
+    assert min_insync_replicas(replication) == min_insync
+    assert topic_configs("candidates", replication=replication)["min.insync.replicas"] == str(min_insync)
+
+
+@pytest.mark.parametrize("bad", ["0", "three", "-1", "2.5"])
+def test_a_bad_replication_factor_is_refused_clearly(monkeypatch, bad):
+    monkeypatch.setenv("CHITIEU_TOPIC_REPLICATION_FACTOR", bad)
+    with pytest.raises(SettingError, match="CHITIEU_TOPIC_REPLICATION_FACTOR must be a whole number"):
+        replication_factor(3)
