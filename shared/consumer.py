@@ -351,11 +351,13 @@ class ConsumerRunner:
                 result = self.handler.apply(session, new) if new else None
         # Committed: now they count, and each is logged in its own trace (a whole poll is applied
         # at once, so the lines written while applying it cannot name one trace).
+        logged = log.isEnabledFor(logging.INFO)  # a line per event costs: none below INFO
         for event, _data in new:
             self._tally.applied[event.type] = self._tally.applied.get(event.type, 0) + 1
-            with tracing.tracing(tracing.continued(event.traceparent, event.tracestate)):
-                log.info("event applied", extra={"consumer": self.name, "event_id": event.id,
-                                                 "event_type": event.type, "actor": event.actor})
+            if logged:
+                with tracing.tracing(tracing.continued(event.traceparent, event.tracestate)):
+                    log.info("event applied", extra={"consumer": self.name, "event_id": event.id,
+                                                     "event_type": event.type, "actor": event.actor})
         self._tally.duplicates += len(parsed) - len(new)
         if self.handler.project is not None and parsed:
             self.handler.project([(p.event, p.data) for p in parsed], result)

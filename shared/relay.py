@@ -115,7 +115,7 @@ class OutboxRelay:
             result = self._send(rows)
             self._record(result)
         by_seq = {r.seq: r for r in rows}
-        for seq in result.sent:
+        for seq in result.sent if log.isEnabledFor(logging.INFO) else ():
             row = by_seq[seq]
             with tracing.tracing(trace_of(row.value)):
                 log.info("event sent", extra={"seq": seq, "event_id": row.event_id, "event_type": row.event_type,

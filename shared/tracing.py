@@ -29,7 +29,9 @@ TRACERESPONSE = "traceresponse"
 _PROPAGATOR = TraceContextTextMapPropagator()
 # A traceparent is 55 characters and a tracestate at most 32 entries of 256; longer is not looked at.
 MAX_TRACEPARENT, MAX_TRACESTATE = 128, 8192
-_random = random.SystemRandom()
+# Ids need to be unique, not secret: the module's generator (a syscall per id would be ten times
+# the cost, paid per event), which Python reseeds in a child after fork.
+_random = random
 
 
 @dataclass(frozen=True)

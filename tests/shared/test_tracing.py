@@ -116,3 +116,15 @@ def test_an_event_without_a_trace_is_applied_in_a_new_one():
     with caused_by(event):
         assert tracing.current() is not None
     assert tracing.current() is None
+
+
+def test_a_forked_process_makes_ids_of_its_own():
+    # The consumers apply polls in forked children and gunicorn forks its workers.
+    import os
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, tracing.start().trace_id.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64).decode() != tracing.start().trace_id
