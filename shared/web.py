@@ -1,5 +1,6 @@
 """What every service's Flask app has in common: flask-smorest with OpenAPI at /openapi.json,
-problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs,
+problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs
+(every line of a request with its request id, its caller's sub and its W3C trace: begin_request),
 and the guard in front of every /api/v1 request: the caller is known and the body is small enough
 before any view, decorator or parser touches the body."""
 from __future__ import annotations
