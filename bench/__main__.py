@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 BENCHES = ("quota_progress", "quota_latency", "quota_rebuild", "candidates_import", "candidates_decisions",
-           "notifications_consumer", "notifications_delivery", "notifications_latency", "web_dashboard",
+           "notifications_consumer", "notifications_delivery", "notifications_latency", "notifications_inbox",
+           "web_dashboard",
            "log_lines")
 
 

@@ -2,8 +2,9 @@
 communes, ~250,000 cells) plus a province whose 3,000 cells sit directly under it, over HTTP:
 progress of the national root (34 children), of a province (~97 communes), of the 3,000-cell
 province (ranked by achievement), of a commune, and the root's progress as of a past date (the
-cut-off, from the day counters), forecast and pace. Then where one root request spends its time
-(cProfile, in-process).
+cut-off, from the day counters), forecast and pace. The API runs as deployed (gunicorn with
+deploy/gunicorn.conf.py, in its own processes); the client is this process, one request at a time.
+Then the CPU one root request costs in-process, and where it spends it (cProfile, --profile).
 
     python -m bench.quota_latency [--db postgresql|sqlite] [--requests 300] [--cells 250000]
 
@@ -13,23 +14,26 @@ p99 <= 10 ms for the national root.
 from __future__ import annotations
 
 import argparse
+import http.client
 import cProfile
 import io
 import logging
 import pstats
 import random
 import statistics
-import threading
+import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import redis
-import requests
 from sqlalchemy import insert
-from werkzeug.serving import make_server
 
-from bench.quota_progress import bulk_tree, national_tree
+from bench._national import insert_tree, national_tree
+from bench._servers import gunicorn_api
 from services.quota.app import create_app
 from services.quota.counters import FIELDS
 from services.quota.models import Base, DailyCounter, Quota
@@ -45,10 +49,11 @@ TARGET_P99_MS = 10.0
 
 
 def build(db: Database, settings: Settings, cells: int) -> tuple[list, list, list]:
-    orgs, provinces, communes = national_tree(cells=cells)
+    tree = national_tree(cells=cells)
+    orgs, provinces, communes = list(tree.orgs), tree.provinces, tree.communes
     orgs += [(BIG, "Đảng bộ tỉnh lớn", "province", "TW")]
     orgs += [(f"{BIG}-CB{i:04d}", f"Chi bộ {i}", "cell", BIG) for i in range(3000)]
-    bulk_tree(db, orgs)
+    insert_tree(db, orgs)
     rng = random.Random(11)
     with db.transaction() as session:
         session.execute(insert(Quota.__table__), [
@@ -72,15 +77,25 @@ def build(db: Database, settings: Settings, cells: int) -> tuple[list, list, lis
     return orgs, provinces, communes
 
 
-def measure(http, url: str, params: dict, headers: dict, n: int) -> list[float]:
+def measure(url: str, params: dict, headers: dict, n: int) -> list[float]:
+    """Milliseconds from sending each request to having read its answer, over one kept-alive
+    connection (http.client: a client's own overhead is kept small, so the figure is the server's)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    target = f"{parts.path}?{urlencode(params)}" if params else parts.path
     timings = []
-    for i in range(n + 10):
-        t0 = time.perf_counter()
-        resp = http.get(url, params=params, headers=headers, timeout=30)
-        elapsed = (time.perf_counter() - t0) * 1000
-        assert resp.status_code == 200, resp.text
-        if i >= 10:  # warm-up
-            timings.append(elapsed)
+    try:
+        for i in range(n + 10):
+            t0 = time.perf_counter()
+            connection.request("GET", target, headers=headers)
+            resp = connection.getresponse()
+            body = resp.read()
+            elapsed = (time.perf_counter() - t0) * 1000
+            assert resp.status == 200, body[:300]
+            if i >= 10:  # warm-up
+                timings.append(elapsed)
+    finally:
+        connection.close()
     return sorted(timings)
 
 
@@ -98,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"quota API latency ({args.db})")
-    with fresh_database(args.db, prefix="bench") as url:
+    with fresh_database(args.db, prefix="bench") as url, ExitStack() as stack:
         settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
                             log_level="WARNING", **test_issuer().settings())
         db = Database(url, Base.metadata)
@@ -108,12 +123,11 @@ def main() -> None:
             orgs, provinces, communes = build(db, settings, args.cells)
             print(f"  tree of {len(orgs):,} organisations built in {time.perf_counter() - t0:.1f}s")
             app = create_app(settings, db=db)
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            logging.getLogger("chitieu.http").setLevel(logging.WARNING)
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            base = f"http://127.0.0.1:{server.server_port}/api/v1/organizations"
-            http = requests.Session()
+            env = {"CHITIEU_QUOTA_DATABASE_URL": url, "CHITIEU_NAMESPACE": settings.namespace,
+                   "CHITIEU_REDIS_URL": settings.redis_url, "CHITIEU_LOG_LEVEL": "WARNING", **test_issuer().env()}
+            api = stack.enter_context(gunicorn_api("quota", env, Path(stack.enter_context(
+                tempfile.TemporaryDirectory())) / "quota-api.log"))
+            base = f"{api}/api/v1/organizations"
             national = {"Authorization": "Bearer " + issue_token(sub="bench", org="*", role="viewer", ttl=timedelta(hours=1))}
             province = {"Authorization": "Bearer " + issue_token(sub="bench", org=provinces[3], role="viewer", ttl=timedelta(hours=1))}
             big = {"Authorization": "Bearer " + issue_token(sub="bench", org=BIG, role="viewer", ttl=timedelta(hours=1))}
@@ -137,7 +151,7 @@ def main() -> None:
                 if chosen and number not in chosen:
                     continue
                 # The 3,000-row answers take longer: fewer of them.
-                timings = measure(http, url_, params, headers, args.requests // (5 if "3,000" in label else 1))
+                timings = measure(url_, params, headers, args.requests // (5 if "3,000" in label else 1))
                 results[label] = timings
                 print(f"  {label:48s} p50 {statistics.median(timings):6.1f} ms  p95 {pct(timings, 0.95):6.1f} ms"
                       f"  p99 {pct(timings, 0.99):6.1f} ms")
@@ -145,7 +159,7 @@ def main() -> None:
                 root_p99 = pct(results[cases[0][0]], 0.99)
                 print(f"  national root p99 {root_p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: "
                       f"{'met' if root_p99 <= TARGET_P99_MS else 'MISSED'})")
-            server.shutdown()
+            stack.close()
             # Contention-free figures: the CPU one root request costs in-process, and its round trips.
             client = app.test_client()
             queries = []

@@ -3,10 +3,9 @@
 (a) admissions per second applied from Kafka to Redis by the quota consumer (ledger, counters,
     milestones in the database, then the Redis figures), and the raw kafka-python consume rate
     (JSON-decoding every value) of the same topic in the same process; the ratio is the figure.
-(b) p50/p99 of GET /organizations/{code}/progress over HTTP with a tree of national size
-    (34 provinces, ~3,300 communes, ~250,000 cells) built with bulk inserts.
+The progress endpoint's latency on the national tree is bench.quota_latency's.
 
-    python -m bench.quota_progress [--admissions 30000] [--db sqlite|postgresql] [--requests 400]
+    python -m bench.quota_progress [--admissions 30000] [--db sqlite|postgresql]
 
 Everything lives in its own namespace (topics, group, Redis keys) and its own database, removed
 at the end. Needs the local stack (Kafka, Redis, PostgreSQL) running.
@@ -24,19 +23,13 @@ import uuid
 from datetime import date
 
 import redis
-import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import insert, select
-from werkzeug.serving import make_server
 
-from services.quota.app import create_app
-from services.quota.models import (Base, Organization, OrganizationName, OrganizationParent, ProgressCounter,
-                                   Quota, TreeVersion)
+from bench._national import insert_tree
+from services.quota.models import Base, ProgressCounter, Quota
 from services.quota.projection import ProgressStore
-from services.quota.counters import FIELDS
 from services.quota.worker import progress_consumer
-from tests.keys import test_issuer
-from tests.keys import token as issue_token
 from tests.support import fresh_database
 from shared.config import Settings
 from shared.offload import ProcessOffload
@@ -44,24 +37,6 @@ from shared.contracts import CANDIDATE_ADMITTED, build_event, to_message
 from shared.db import Database
 from shared.kafka import ensure_topics
 
-FOUNDED = date(2020, 1, 1)
-
-
-
-
-def bulk_tree(db: Database, orgs: list[tuple[str, str, str, str | None]]) -> None:
-    """Insert organisations straight into the tables (the API's per-row checks are not the point)."""
-    with db.transaction() as session:
-        for i in range(0, len(orgs), 20000):
-            chunk = orgs[i:i + 20000]
-            session.execute(insert(Organization.__table__), [
-                {"code": c, "name": n, "type": t, "status": "active", "parent_code": p, "founded_on": FOUNDED}
-                for c, n, t, p in chunk])
-            session.execute(insert(OrganizationParent.__table__), [
-                {"code": c, "parent_code": p, "valid_from": FOUNDED} for c, _, _, p in chunk])
-            session.execute(insert(OrganizationName.__table__), [
-                {"code": c, "name": n, "valid_from": FOUNDED} for c, n, _, _ in chunk])
-        session.execute(insert(TreeVersion.__table__), [{"id": 1, "version": 1}])
 
 
 # --- (a) consumer throughput -------------------------------------------------------------------
@@ -70,7 +45,7 @@ def throughput(db: Database, settings: Settings, n: int) -> dict:
     orgs = [("TINH", "Đảng bộ tỉnh", "province", None)]
     orgs += [(f"H{i:02d}", f"Đảng bộ huyện {i}", "district", "TINH") for i in range(20)]
     orgs += [(c, f"Chi bộ {c}", "cell", f"H{int(c[2:]) % 20:02d}") for c in cells]
-    bulk_tree(db, orgs)
+    insert_tree(db, orgs)
     with db.transaction() as session:
         session.execute(insert(Quota.__table__), [{"org_code": c, "period": "2024", "target": 60, "composition": "[]"}
                                                   for c, *_ in orgs])
@@ -152,79 +127,10 @@ def raw_rate(settings: Settings, topic: str, n: int) -> float:
     return rate
 
 
-# --- (b) progress endpoint latency ---------------------------------------------------------------
-def national_tree(provinces: int = 34, communes: int = 3300, cells: int = 250_000):
-    orgs = [("TW", "Ban Chấp hành Trung ương", "central", None)]
-    prov = [f"T{p:02d}" for p in range(provinces)]
-    orgs += [(p, f"Đảng bộ tỉnh {p}", "province", "TW") for p in prov]
-    comm = [f"{prov[i % provinces]}-X{i:04d}" for i in range(communes)]
-    orgs += [(c, f"Đảng bộ xã {c}", "grassroots", c.split("-")[0]) for c in comm]
-    orgs += [(f"{comm[i % communes]}-CB{i // communes:03d}", "Chi bộ", "cell", comm[i % communes])
-             for i in range(cells)]
-    return orgs, prov, comm
-
-
-def latency(db: Database, settings: Settings, requests_n: int) -> dict:
-    started = time.perf_counter()
-    orgs, provinces, communes = national_tree()
-    bulk_tree(db, orgs)
-    with db.transaction() as session:
-        session.execute(insert(Quota.__table__), [
-            {"org_code": code, "period": "2024", "target": 50 if type_ == "grassroots" else 5000, "composition":
-             '[{"attribute": "student", "min_share": "10", "min_count": null}]'}
-            for code, _, type_, _ in orgs if type_ != "cell"])
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    store = ProgressStore(client, settings)
-    rng = random.Random(11)
-    pipe = client.pipeline(transaction=False)
-    for i, (code, *_rest) in enumerate(orgs):
-        pipe.hset(store.key(code, "2024"), mapping={f: rng.randint(0, 60) for f in FIELDS})
-        if i % 10000 == 0:
-            pipe.execute()
-    pipe.execute()
-    print(f"  national tree: {len(orgs):,} organisations ({len(provinces)} provinces, {len(communes):,} communes, "
-          f"{len(orgs) - 1 - len(provinces) - len(communes):,} cells) and their Redis figures in "
-          f"{time.perf_counter() - started:.1f}s")
-
-    app = create_app(settings, db=db)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would drown the figures
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}/api/v1/organizations"
-    http = requests.Session()
-    timings = []
-    try:
-        for i in range(requests_n + 20):
-            if i % 3 == 0:
-                code = rng.choice(provinces)  # ~97 communes as children
-                scope = code
-            else:
-                code = rng.choice(communes)  # ~76 cells as children
-                scope = code.split("-")[0]
-            headers = {"Authorization": "Bearer " + issue_token(sub="bench", org=scope, role="viewer")}
-            t0 = time.perf_counter()
-            resp = http.get(f"{base}/{code}/progress", params={"period": "2024", "as_of": "2024-09-30"},
-                            headers=headers, timeout=30)
-            elapsed = time.perf_counter() - t0
-            assert resp.status_code == 200, resp.text
-            if i >= 20:  # the first requests warm the connection pool and caches
-                timings.append(elapsed * 1000)
-    finally:
-        server.shutdown()
-        for key in client.scan_iter(f"{settings.namespace}:*", count=10000):
-            client.delete(key)
-        client.close()
-    timings.sort()
-    return {"p50": statistics.median(timings), "p99": timings[int(len(timings) * 0.99) - 1], "n": len(timings)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--admissions", type=int, default=30000)
-    parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
-    parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"quota progress benchmark ({args.db})")
@@ -240,17 +146,6 @@ def main() -> None:
     print(f"    quota consumer, Kafka -> ledger -> Redis: {rates['ours']:,.0f} admissions/s")
     print(f"    ({rates['polls']} polls of {rates['mean_poll']:.0f} records on average)")
     print(f"    ratio: {rates['ours'] / rates['raw']:.2f}")
-    if args.skip_latency:
-        return
-    with fresh_database(args.db, prefix="bench") as url:
-        settings = Settings(service="quota", database_url=url, namespace=f"bench{uuid.uuid4().hex[:8]}",
-                            log_level="WARNING", **test_issuer().settings())
-        db = Database(url, Base.metadata)
-        db.create_all()
-        lat = latency(db, settings, args.requests)
-        db.dispose()
-    print(f"(b) GET /organizations/{{code}}/progress, national tree, {lat['n']} requests over HTTP: "
-          f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms")
 
 
 if __name__ == "__main__":

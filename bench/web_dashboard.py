@@ -16,119 +16,49 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import random
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from contextlib import ExitStack
+from datetime import date
 from pathlib import Path
 
 import redis
 import requests
 
-from bench.quota_rebuild import COMMUNES, PROVINCES, national_tree
-from services.quota.counters import FIELDS
-from services.quota.models import (Admission, Base, DailyCounter, Organization, OrganizationParent, ProgressCounter,
-                                   Quota)
-from services.quota.periods import periods_of
+from bench._servers import gunicorn_api
+from bench._national import ROOT as ROOT_CODE
+from bench._national import Tree, insert_admissions, insert_tree, national_tree
+from services.quota.models import Base, Quota
 from services.quota.projection import ProgressStore
 from services.web import accounts, passwords
 from services.web.app import create_app as create_web_app
 from services.web.settings import WebSettings
 from shared import clock
 from shared.bulk import insert_many
-from shared.config import ROOT, Settings
+from shared.config import Settings
 from shared.db import Database
 from shared.migrations import upgrade
 from tests.keys import test_issuer, token
 from tests.support import REDIS_URL, fresh_database
-from tests.system import free_port
 
-ROOT_CODE = "TW"
 P95_MS, FIRST_KB, LATER_KB = 300, 600, 100
 PASSWORD = "mat-khau-rat-dai-2024"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ASSET = re.compile(r'(?:src|href)="(/assets/[^"]+)"')
 
 
-def national_root(db: Database) -> None:
-    """Trung ương above the 34 provinces (the bench's tree has none)."""
-    with db.transaction() as session:
-        session.add(Organization(code=ROOT_CODE, name="Toàn quốc", type="central", status="active", parent_code=None,
-                                 founded_on=date(2020, 1, 1)))
-        session.add(OrganizationParent(code=ROOT_CODE, parent_code=None, valid_from=date(2020, 1, 1)))
-        session.flush()
-        for p in range(PROVINCES):
-            session.get(Organization, f"P{p:02d}").parent_code = ROOT_CODE
-        session.execute(OrganizationParent.__table__.update().where(
-            OrganizationParent.parent_code.is_(None), OrganizationParent.code != ROOT_CODE).values(parent_code=ROOT_CODE))
-
-
-def admissions(db: Database, pairs: list[tuple[str, str]], n: int, year: int) -> None:
-    """`n` admissions from 1 January of `year - 1` up to today, with their counters and day counters."""
-    rng = random.Random(11)
-    start, today = date(year - 1, 1, 1), clock.today()
-    span = (today - start).days + 1
-    sums: dict[tuple[str, str], dict[str, int]] = {}
-    days: dict[tuple[str, date], dict[str, int]] = {}
-    rows = []
-    for i in range(n):
-        cell, commune = rng.choice(pairs)
-        day = start + timedelta(days=rng.randrange(span))
-        orgs, periods = [cell, commune, commune.split("-")[0], ROOT_CODE], periods_of(day)
-        flags = {a: rng.random() < 0.3 for a in FIELDS[1:]}
-        rows.append({"event_id": str(uuid.UUID(int=rng.getrandbits(128))), "candidate_id": f"c{i}",
-                     "org_code": cell, "admission_date": day, "counted_orgs": json.dumps(orgs),
-                     "counted_periods": json.dumps(periods), **flags})
-        for org in orgs:
-            for target in [sums.setdefault((org, p), dict.fromkeys(FIELDS, 0)) for p in periods] + [
-                    days.setdefault((org, day), dict.fromkeys(FIELDS, 0))]:
-                target["admitted"] += 1
-                for a, on in flags.items():
-                    target[a] += on
-    with db.transaction() as session:
-        for i in range(0, len(rows), 50000):
-            insert_many(session, Admission.__table__, rows[i:i + 50000])
-        counters = [{"org_code": o, "period": p, **v} for (o, p), v in sums.items()]
-        for i in range(0, len(counters), 50000):
-            insert_many(session, ProgressCounter.__table__, counters[i:i + 50000])
-        daily = [{"org_code": o, "day": d, **v} for (o, d), v in days.items()]
-        for i in range(0, len(daily), 50000):
-            insert_many(session, DailyCounter.__table__, daily[i:i + 50000])
-
-
-def quotas(db: Database, year: int) -> None:
+def quotas(db: Database, tree: Tree, year: int) -> None:
     """This year's quota of the root, every province and every commune."""
-    codes = [ROOT_CODE] + [f"P{p:02d}" for p in range(PROVINCES)] + [
-        f"P{c % PROVINCES:02d}-X{c:04d}" for c in range(COMMUNES)]
-    targets = {ROOT_CODE: 180_000, **{f"P{p:02d}": 5_000 for p in range(PROVINCES)}}
+    targets = {ROOT_CODE: 180_000, **{p: 5_000 for p in tree.provinces}}
     composition = json.dumps([{"attribute": "student", "min_share": "10"},
                               {"attribute": "non_state_enterprise", "min_share": "2"}])
     with db.transaction() as session:
         insert_many(session, Quota.__table__, [
             {"org_code": c, "period": str(year), "target": targets.get(c, 50), "composition": composition,
-             "assigner_org_code": None} for c in codes])
-
-
-def start_quota_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = f"gunicorn -c deploy/gunicorn.conf.py --bind 127.0.0.1:{port} 'services.quota.app:create_app()'"
-    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=log.open("ab"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the quota API did not start; see {log}")
+             "assigner_org_code": None} for c in [ROOT_CODE, *tree.provinces, *tree.communes]])
 
 
 def signed_in(app, username: str, org: str, role: str):
@@ -194,30 +124,29 @@ def main() -> None:
     issuer = test_issuer()
     print(f"web dashboard benchmark (PostgreSQL; the quota API under gunicorn; period {year})")
     with fresh_database("postgresql", prefix="bench") as quota_url, \
-            fresh_database("postgresql", prefix="bench") as web_url, tempfile.TemporaryDirectory() as tmp:
+            fresh_database("postgresql", prefix="bench") as web_url, tempfile.TemporaryDirectory() as tmp, \
+            ExitStack() as stack:
         db = Database(quota_url, Base.metadata)
         db.create_all()
         settings = Settings(service="quota", database_url=quota_url, namespace=namespace, redis_url=REDIS_URL,
                             log_level="WARNING", **issuer.settings())
-        process = None
         try:
             t0 = time.perf_counter()
-            pairs = national_tree(db, args.cells)
-            national_root(db)
-            admissions(db, pairs, args.admissions, year)
-            quotas(db, year)
+            tree = national_tree(cells=args.cells)
+            insert_tree(db, tree.orgs)
+            insert_admissions(db, tree, n=args.admissions, first=date(year - 1, 1, 1), last=clock.today(), daily=True,
+                              seed=11)
+            quotas(db, tree, year)
             ProgressStore(client, settings).rebuild(db)
-            print(f"  tree of {PROVINCES + COMMUNES + len(pairs) + 1:,} organisations, {args.admissions:,} "
+            print(f"  tree of {len(tree.orgs):,} organisations, {args.admissions:,} "
                   f"admissions since 1 January {year - 1}, set up in {time.perf_counter() - t0:.1f}s")
-            port = free_port()
-            env = {**os.environ, "CHITIEU_QUOTA_DATABASE_URL": quota_url, "CHITIEU_NAMESPACE": namespace,
-                   "CHITIEU_REDIS_URL": REDIS_URL, "CHITIEU_LOG_LEVEL": "WARNING", **issuer.env(),
-                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-            process = start_quota_api(env, port, Path(tmp) / "quota-api.log")
+            env = {"CHITIEU_QUOTA_DATABASE_URL": quota_url, "CHITIEU_NAMESPACE": namespace,
+                   "CHITIEU_REDIS_URL": REDIS_URL, "CHITIEU_LOG_LEVEL": "WARNING", **issuer.env()}
+            quota_api = stack.enter_context(gunicorn_api("quota", env, Path(tmp) / "quota-api.log"))
             upgrade("web", web_url)
             web = create_web_app(Settings(service="web", database_url=web_url, namespace=namespace,
                                           redis_url=REDIS_URL, log_level="WARNING",
-                                          service_urls={"quota": f"http://127.0.0.1:{port}"}, **issuer.settings()),
+                                          service_urls={"quota": quota_api}, **issuer.settings()),
                                  web_settings=WebSettings(login_rate_per_minute=1000))
             national = signed_in(web, "quan-tri-toan-quoc", "*", "admin")
             province = signed_in(web, "can-bo-tinh", "P00", "officer")
@@ -229,7 +158,7 @@ def main() -> None:
                     ok = figures["p95"] <= P95_MS
                     missed += [] if ok else [f"{who} {page}"]
                     if page == "overview":
-                        print(f"  {who:8} quota API for {code}: {api_times(f'http://127.0.0.1:{port}', code, year, 20)}")
+                        print(f"  {who:8} quota API for {code}: {api_times(quota_api, code, year, 20)}")
                     print(f"  {who:8} {page:8} {path:18} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms "
                           f"({'met' if ok else 'MISSED'} <= {P95_MS} ms)  {figures['bytes'] / 1024:.1f} KB gzip")
             first, page_only = first_load(province, "/org/P00")
@@ -241,9 +170,7 @@ def main() -> None:
                   f"{page_only / 1024:.1f} KB")
             web.extensions["db"].dispose()
         finally:
-            if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
+            stack.close()
             db.dispose()
             keys = list(client.scan_iter(f"{namespace}:*", count=10000))
             for i in range(0, len(keys), 10000):

@@ -11,6 +11,7 @@ passed in as `is_within`.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -47,8 +48,23 @@ def mint_token(*, key: SigningKey, sub: str, org: str, role: str, ttl: timedelta
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
+# Tokens already verified in this process: token -> (principal, exp, kid, the key that verified it).
+# Every request of a signed-in page or a provincial system carries the same token for minutes; its
+# signature and claims are checked once, and a hit still needs the same key object from the key set
+# (a rotated or withdrawn key misses) and an unexpired `exp`.
+_VERIFIED: dict[str, tuple[Principal, float, str, object]] = {}
+VERIFIED_MAX = 10_000  # emptied when full: a cache, not a session store
+
+
 def decode_token(token: str, *, keys: KeySet) -> Principal:
     """The principal of a token signed by one of the issuer's published keys; 401 otherwise."""
+    hit = _VERIFIED.get(token)
+    if hit is not None and hit[1] > time.time():
+        try:
+            if keys.key(hit[2]) is hit[3]:
+                return hit[0]
+        except KeysUnavailable:
+            pass  # the full check below answers 503
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
@@ -66,7 +82,11 @@ def decode_token(token: str, *, keys: KeySet) -> Principal:
         raise Problem(401, "Unauthorized", f"invalid token: {exc}") from exc
     if claims["role"] not in ROLES:
         raise Problem(401, "Unauthorized", f"unknown role {claims['role']!r}")
-    return Principal(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"])
+    principal = Principal(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"])
+    if len(_VERIFIED) >= VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[token] = (principal, float(claims["exp"]), header["kid"], key)
+    return principal
 
 
 def current_principal() -> Principal:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from marshmallow import Schema, fields, validate
 
 from shared.codes import OrgCode
+from shared.pagination import PageQuery, page_schema
 
 from .models import CHANNELS, KINDS, LANGUAGES, STATUSES
 
@@ -59,7 +60,8 @@ class SubscriptionCreated(SubscriptionOut):
                        "(t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>)"})
 
 
-class SubscriptionQuery(Schema):
+class SubscriptionQuery(PageQuery):
+    """shared/pagination.py: `page`, `per_page`; oldest first (by id)."""
     org_code = OrgCode(load_default=None, validate=ORG_CODE)
 
 
@@ -85,6 +87,10 @@ class NotificationSchema(Schema):
                                                    "lists and answers"})
 
 
+NotificationPage = page_schema(NotificationSchema, "NotificationPage")
+SubscriptionPage = page_schema(SubscriptionOut, "SubscriptionPage")
+
+
 class AttemptSchema(Schema):
     number = fields.Integer()
     started_at = UtcDateTime()
@@ -99,21 +105,23 @@ class NotificationDetail(NotificationSchema):
     attempts_log = fields.List(fields.Nested(AttemptSchema))
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(PageQuery):
+    """shared/pagination.py: `page`, `per_page`; newest first (by id)."""
     org = OrgCode(load_default=None, validate=ORG_CODE, metadata={"description": "the organisation notified or notified about"})
     org_code = OrgCode(load_default=None, validate=ORG_CODE, metadata={"description": "the same as org"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
-    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES),
+                           metadata={"description": "the delivery's outcome: failed (out of attempts, to resend), "
+                                                    "pending, delivered, cancelled"})
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
     subscription_id = fields.Integer(load_default=None, validate=ID)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=ID)
 
 
-class InboxQuery(Schema):
+class InboxQuery(PageQuery):
+    """shared/pagination.py: `page`, `per_page`; newest first (by id)."""
     after_id = fields.Integer(load_default=0, validate=ID,
-                              metadata={"description": "only notices newer than this id"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+                              metadata={"description": "only notices newer than this id (a live page asks for "
+                                                       "what came after the newest it shows)"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     unread = fields.Boolean(load_default=False, metadata={"description": "only the notices the caller has not read"})
 

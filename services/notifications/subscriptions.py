@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.contracts import SUBSCRIPTION_CREATED, SUBSCRIPTION_DELETED
@@ -125,13 +125,16 @@ def get_live(session: Session, subscription_id: int) -> Subscription:
     return subscription
 
 
-def list_live(session: Session, *, scope_org: str | None, org_code: str | None = None) -> list[Subscription]:
+def page_live(session: Session, *, scope_org: str | None, org_code: str | None = None, limit: int = 100,
+              offset: int = 0) -> tuple[list[Subscription], int]:
+    """The live subscriptions in `scope_org`'s subtree (of `org_code`), oldest first, and how many."""
     query = select(Subscription).where(Subscription.deleted_at.is_(None))
     if scope_org is not None:
         query = query.where(Subscription.org_code.in_(tree.subtree(session, scope_org)))
     if org_code:
         query = query.where(Subscription.org_code == org_code)
-    return list(session.scalars(query.order_by(Subscription.id)))
+    rows = list(session.scalars(query.order_by(Subscription.id).limit(limit).offset(offset)))
+    return rows, session.scalar(select(func.count()).select_from(query.subquery()))
 
 
 def delete(session: Session, *, subscription: Subscription) -> None:

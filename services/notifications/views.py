@@ -6,15 +6,16 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared.auth import ALL_ORGS, Principal, current_principal, require_role, require_scope
+from shared.pagination import offset, page_of
 from shared.problems import Problem, problem_response
 from shared.redis_client import get_redis
 from shared.web import current_db
 
 from . import delivery, inbox, live, reads, subscriptions, tree
 from .models import DeliveryAttempt, Notification
-from .schemas import (InboxQuery, MarkAllRead, MarkedRead, NotificationDetail, NotificationQuery, NotificationSchema,
-                      StreamQuery, SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionQuery, TestSent,
-                      UnreadCount)
+from .schemas import (InboxQuery, MarkAllRead, MarkedRead, NotificationDetail, NotificationPage, NotificationQuery,
+                      NotificationSchema, StreamQuery, SubscriptionCreated, SubscriptionIn, SubscriptionOut,
+                      SubscriptionPage, SubscriptionQuery, TestSent, UnreadCount)
 from .settings import DeliverySettings
 
 SIGNING = ("Webhook requests carry `X-Chitieu-Signature: t=<unix seconds>,v1=<hex>` where the hex is "
@@ -65,15 +66,18 @@ def create_subscription(body):
 
 @subscriptions_blp.route("")
 @subscriptions_blp.arguments(SubscriptionQuery, location="query")
-@subscriptions_blp.response(200, SubscriptionOut(many=True))
+@subscriptions_blp.response(200, SubscriptionPage)
 def list_subscriptions(query):
-    """The live subscriptions within the caller's scope."""
+    """The live subscriptions within the caller's scope, oldest first, a page at a time (page, per_page;
+    shared/pagination.py)."""
     principal = require_role("viewer")
     with current_db().sessions() as session:
         if query["org_code"]:
             _scope(session, query["org_code"], "viewer")
-        return [subscriptions.shown(s, full=principal.has_role("officer"))
-                for s in subscriptions.list_live(session, scope_org=_scope_org(principal), org_code=query["org_code"])]
+        rows, total = subscriptions.page_live(session, scope_org=_scope_org(principal), org_code=query["org_code"],
+                                              limit=query["per_page"], offset=offset(query))
+        return page_of([subscriptions.shown(s, full=principal.has_role("officer")) for s in rows], total=total,
+                       query=query)
 
 
 @subscriptions_blp.route("/<int:subscription_id>")
@@ -116,19 +120,21 @@ def test_subscription(subscription_id: int):
 # --- notifications --------------------------------------------------------------------------------
 @notifications_blp.route("")
 @notifications_blp.arguments(NotificationQuery, location="query")
-@notifications_blp.response(200, NotificationSchema(many=True))
+@notifications_blp.response(200, NotificationPage)
 def list_notifications(query):
-    """Notices received within the caller's scope, newest first (filters: org, kind, status, channel)."""
+    """Notices received within the caller's scope, newest first, a page at a time (page, per_page;
+    shared/pagination.py); filters: org, kind, status (the delivery's outcome: `failed` lists the
+    notices to resend), channel, subscription."""
     principal = require_role("viewer")
     org = query["org"] or query["org_code"]
     with current_db().sessions() as session:
         if org:
             _scope(session, org, "viewer")
-        notices = inbox.list_notifications(session, scope_org=_scope_org(principal), org_code=org,
-                                           kind=query["kind"], status=query["status"], channel=query["channel"],
-                                           subscription_id=query["subscription_id"], limit=query["limit"],
-                                           offset=query["offset"])
-        return _with_read(session, notices, principal.sub)
+        notices, total = inbox.page_notifications(session, scope_org=_scope_org(principal), org_code=org,
+                                                  kind=query["kind"], status=query["status"],
+                                                  channel=query["channel"], subscription_id=query["subscription_id"],
+                                                  limit=query["per_page"], offset=offset(query))
+        return page_of(_with_read(session, notices, principal.sub), total=total, query=query)
 
 
 def _with_read(session, notices: list[Notification], reader: str) -> list[dict]:
@@ -198,19 +204,23 @@ def mark_unread(notification_id: int):
 # --- inbox ----------------------------------------------------------------------------------------
 @inbox_blp.route("/<org_code>")
 @inbox_blp.arguments(InboxQuery, location="query")
-@inbox_blp.response(200, NotificationSchema(many=True))
+@inbox_blp.response(200, NotificationPage)
 @inbox_blp.doc(responses={"200": {"headers": {"X-Unread-Count": {
     "description": "notices of this inbox the caller has not read (all kinds)", "schema": {"type": "integer"}}}}})
 def read_inbox(query, org_code: str):
-    """The inbox of an organisation, newest first, each notice with `read` for the caller; filters: kind,
-    unread. The caller's unread count is in `X-Unread-Count` (and GET /inbox/{org}/unread)."""
+    """The inbox of an organisation, newest first, a page at a time (page, per_page; shared/pagination.py),
+    each notice with `read` for the caller; filters: kind, unread, after_id. The caller's unread count
+    is in `X-Unread-Count` (and GET /inbox/{org}/unread)."""
     with current_db().sessions() as session:
         _known(session, org_code)
         principal = _scope(session, org_code, "viewer")
-        notices = inbox.list_inbox(session, org_code=org_code, after_id=query["after_id"], limit=query["limit"],
-                                   kind=query["kind"], unread_for=principal.sub if query["unread"] else None)
+        filters = {"org_code": org_code, "after_id": query["after_id"], "kind": query["kind"],
+                   "unread_for": principal.sub if query["unread"] else None}
+        notices = inbox.list_inbox(session, **filters, limit=query["per_page"], offset=offset(query))
+        total = inbox.count_inbox(session, **filters)
         count = reads.unread_count(session, org_code=org_code, reader=principal.sub)
-        return _with_read(session, notices, principal.sub), 200, {"X-Unread-Count": str(count["unread"])}
+        body, headers = page_of(_with_read(session, notices, principal.sub), total=total, query=query)
+        return body, 200, {**headers, "X-Unread-Count": str(count["unread"])}
 
 
 @inbox_blp.route("/<org_code>/unread")

@@ -20,7 +20,8 @@ from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 
-from . import accounts, assets, audit_page, compression, dashboard, overview, pages, quota_pages, reports, tree_page, views
+from . import (accounts, assets, audit_page, compression, dashboard, inbox_pages, overview, pages, quota_pages, reports,
+               subscription_pages, tree_page, views)
 from .cookies import PreferencesCookie
 from .issuer import Issuer
 from .models import Base
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, *, web_settings: WebSettings | 
     app.register_blueprint(pages.bp)
     app.register_blueprint(dashboard.bp)  # overview, tree_page, quota_pages and reports add its routes
     app.register_blueprint(audit_page.bp)
+    app.register_blueprint(inbox_pages.bp)
+    app.register_blueprint(subscription_pages.bp)
     app.register_blueprint(assets.bp)
     app.add_template_global(assets.asset_url)
     app.after_request(compression.compress_page)

@@ -68,7 +68,7 @@ def _int_arg(name: str) -> int | None:
 def _latest_notice(client: ServiceClient, code: str) -> int | None:
     """The newest notice of the organisation's inbox when the page opens (newer ones are shown)."""
     try:
-        latest = client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"limit": 1})
+        latest = client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"per_page": 1})["items"]
     except Problem:
         return None  # no live notices while the notification service does not answer
     return latest[0]["id"] if latest else 0
@@ -78,7 +78,7 @@ def _notices(client: ServiceClient, code: str, after: int | None) -> list[dict]:
     if after is None:
         return []
     try:
-        return client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"after_id": after})
+        return client.get("notifications", f"/api/v1/inbox/{path_part(code)}", params={"after_id": after})["items"]
     except Problem:
         return []
 

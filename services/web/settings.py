@@ -34,7 +34,8 @@ class WebSettings:
     login_rate_per_minute: int = 30
     # Languages of the pages, the first is the default.
     languages: tuple[str, ...] = ("vi", "en")
-    # An open overview asks the APIs for its figures and new notices this often (seconds).
+    # An open overview asks the APIs for its figures and new notices, an open inbox for its new
+    # notices and every page's header for its unread count, this often (seconds).
     live_poll_s: int = 5
 
     @classmethod

@@ -151,7 +151,7 @@ def test_quota_met_is_notified_once_per_organisation_signed_and_in_vietnamese(sy
         "org_code": WARD, "include_subtree": True, "events": ["quota_met"], "channel": "webhook",
         "target": receiver.url}).status_code == 201 or None, timeout=60,
         message="the notification service never learnt the ward")
-    subscription = api(system, "notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()
+    subscription = api(system, "notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()["items"]
     assert len(subscription) == 1
     # The secret is returned once, at creation: create a second subscription to learn one.
     second = api(system, "notifications", "POST", "/subscriptions", json={
@@ -200,7 +200,7 @@ def test_quota_met_is_notified_once_per_organisation_signed_and_in_vietnamese(sy
     time.sleep(2)  # and give a wrongly sent duplicate notice the time to arrive
     assert len(receiver.received) == 4
     assert progress(system, CELL1)["admitted"] == 2 and progress(system, WARD)["admitted"] == 3
-    listed = api(system, "notifications", "GET", "/notifications", params={"org_code": WARD}).json()
+    listed = api(system, "notifications", "GET", "/notifications", params={"org_code": WARD, "per_page": 500}).json()["items"]
     webhooks = [n for n in listed if n["channel"] == "webhook"]
     assert {(n["org_code"], n["status"]) for n in webhooks} == {(CELL1, "delivered"), (WARD, "delivered")}
     assert len(webhooks) == 4

@@ -110,10 +110,10 @@ def test_deployed_processes_notify_once_across_a_consumer_restart(service, setti
     assert [p["period"] for p in receiver.payloads()] == ["2024", "2025"]
 
     listed = requests.get(f"{service.url}/api/v1/notifications", params={"channel": "webhook"}, headers=headers,
-                          timeout=10).json()
+                          timeout=10).json()["items"]
     assert [(n["period"], n["status"], n["attempts"]) for n in listed] == [("2025", "delivered", 1),
                                                                           ("2024", "delivered", 1)]
-    inbox = requests.get(f"{service.url}/api/v1/inbox/TPTH", headers=headers, timeout=10).json()
+    inbox = requests.get(f"{service.url}/api/v1/inbox/TPTH", headers=headers, timeout=10).json()["items"]
     assert [n["text"] for n in inbox][-1] == SENTENCE
     producer.close()
 

@@ -34,8 +34,8 @@ def test_read_state_is_each_persons_own(client, db, runner, token):
     an, binh = token("DONGSON", "viewer", sub="can-bo-an"), token("DONGSON", "viewer", sub="can-bo-binh")
     listed = inbox_ids(client, an)
     assert listed.headers["X-Unread-Count"] == "2"
-    assert [(n["kind"], n["read"]) for n in listed.json] == [("quota_met", False), ("milestone_reached", False)]
-    met = listed.json[0]["id"]
+    assert [(n["kind"], n["read"]) for n in listed.json["items"]] == [("quota_met", False), ("milestone_reached", False)]
+    met = listed.json["items"][0]["id"]
 
     resp = client.post(f"/api/v1/notifications/{met}/read", headers=an)
     assert resp.status_code == 200 and resp.json["read"] is True
@@ -44,8 +44,8 @@ def test_read_state_is_each_persons_own(client, db, runner, token):
         "org_code": "DONGSON", "unread": 1, "by_kind": {"milestone_reached": 1}}
     # Bình has read nothing: An's reading does not hide the notice from him.
     assert client.get("/api/v1/inbox/DONGSON/unread", headers=binh).json["unread"] == 2
-    assert [n["kind"] for n in inbox_ids(client, an, unread="true").json] == ["milestone_reached"]
-    assert [n["kind"] for n in inbox_ids(client, binh, kind="quota_met").json] == ["quota_met"]
+    assert [n["kind"] for n in inbox_ids(client, an, unread="true").json["items"]] == ["milestone_reached"]
+    assert [n["kind"] for n in inbox_ids(client, binh, kind="quota_met").json["items"]] == ["quota_met"]
 
     resp = client.post(f"/api/v1/notifications/{met}/unread", headers=an)
     assert resp.status_code == 200 and resp.json["read"] is False
@@ -139,6 +139,6 @@ def test_failed_deliveries_are_listed_and_resent(client, db, runner, token, rece
     officer = token("DONGSON", "officer")
     failed = client.get("/api/v1/notifications", query_string={"status": "failed", "org": "DONGSON"}, headers=officer)
     assert failed.status_code == 200
-    assert [(n["id"], n["last_error"], n["read"]) for n in failed.json] == [(failed_id, "HTTP 500", False)]
+    assert [(n["id"], n["last_error"], n["read"]) for n in failed.json["items"]] == [(failed_id, "HTTP 500", False)]
     assert client.post(f"/api/v1/notifications/{failed_id}/resend", headers=officer).status_code == 202
-    assert client.get("/api/v1/notifications", query_string={"status": "failed"}, headers=officer).json == []
+    assert client.get("/api/v1/notifications", query_string={"status": "failed"}, headers=officer).json["items"] == []

@@ -58,11 +58,11 @@ def test_subscription_lifecycle(client, db, token):
     twin = client.post("/api/v1/subscriptions", json=webhook(include_subtree=True, events=["quota_exceeded"]),
                        headers=token())
     assert twin.status_code == 409 and twin.mimetype == "application/problem+json"
-    listed = client.get("/api/v1/subscriptions", headers=token()).json
+    listed = client.get("/api/v1/subscriptions", headers=token()).json["items"]
     assert [s["id"] for s in listed] == [body["id"]] and "secret" not in listed[0]
     assert client.get(f"/api/v1/subscriptions/{body['id']}", headers=token()).json["target"] == HOOK
     assert client.delete(f"/api/v1/subscriptions/{body['id']}", headers=token()).status_code == 204
-    assert client.get("/api/v1/subscriptions", headers=token()).json == []
+    assert client.get("/api/v1/subscriptions", headers=token()).json["items"] == []
     assert client.get(f"/api/v1/subscriptions/{body['id']}", headers=token()).status_code == 404
     assert count(db, Subscription) == 1  # kept for the notices that point at it
     again = client.post("/api/v1/subscriptions", json=webhook(include_subtree=True), headers=token())
@@ -78,7 +78,7 @@ def test_scope_by_token(client, db, token):
     mine = client.post("/api/v1/subscriptions", json=webhook(org_code="DONGSON-1"), headers=ward_officer)
     assert mine.status_code == 201
     theirs = client.post("/api/v1/subscriptions", json=webhook(org_code="QUANGCAT"), headers=token()).json
-    assert [s["org_code"] for s in client.get("/api/v1/subscriptions", headers=ward_officer).json] == ["DONGSON-1"]
+    assert [s["org_code"] for s in client.get("/api/v1/subscriptions", headers=ward_officer).json["items"]] == ["DONGSON-1"]
     assert client.delete(f"/api/v1/subscriptions/{theirs['id']}", headers=ward_officer).status_code == 403
     assert count(db, Subscription) == 2
 
@@ -88,21 +88,21 @@ def test_inbox_and_notifications_lists(client, db, runner, token):
     runner.process(record_of(quota_met("QUANGCAT", admitted=13, target=10, percent="130.00")))
     inbox = client.get("/api/v1/inbox/DONGSON", headers=token("DONGSON", "viewer"))
     assert inbox.status_code == 200
-    assert [n["text"] for n in inbox.json] == [
+    assert [n["text"] for n in inbox.json["items"]] == [
         "Đảng bộ phường Đông Sơn đã hoàn thành chỉ tiêu kết nạp đảng viên năm 2024: 14/13, đạt 107,7% kế hoạch."]
-    city_inbox = client.get("/api/v1/inbox/TPTH", headers=token("TPTH", "viewer")).json
+    city_inbox = client.get("/api/v1/inbox/TPTH", headers=token("TPTH", "viewer")).json["items"]
     assert [n["org_code"] for n in city_inbox] == ["QUANGCAT", "DONGSON"]  # newest first
     assert client.get("/api/v1/inbox/TPTH", headers=token("DONGSON", "viewer")).status_code == 403
     assert client.get("/api/v1/inbox/NOWHERE", headers=token()).status_code == 404
 
-    everything = client.get("/api/v1/notifications", headers=token()).json
+    everything = client.get("/api/v1/notifications", headers=token()).json["items"]
     assert len(everything) == 4
-    ward_view = client.get("/api/v1/notifications", headers=token("DONGSON", "viewer")).json
+    ward_view = client.get("/api/v1/notifications", headers=token("DONGSON", "viewer")).json["items"]
     assert [(n["recipient_org_code"], n["org_code"]) for n in ward_view] == [("DONGSON", "DONGSON")]
     about_quangcat = client.get("/api/v1/notifications?org=QUANGCAT&kind=quota_met&status=delivered",
-                                headers=token()).json
+                                headers=token()).json["items"]
     assert {n["org_code"] for n in about_quangcat} == {"QUANGCAT"} and len(about_quangcat) == 2
-    assert client.get("/api/v1/notifications?org_code=QUANGCAT", headers=token()).json == about_quangcat
+    assert client.get("/api/v1/notifications?org_code=QUANGCAT", headers=token()).json["items"] == about_quangcat
     bad = client.get("/api/v1/notifications?status=lost", headers=token())
     assert bad.status_code == 422 and "query.status" in bad.json["errors"]
 

@@ -163,7 +163,7 @@ def test_a_failed_attempt_keeps_no_answer_and_viewers_see_masked_urls(client, db
         "org_code": "DONGSON", "events": ["quota_met"], "channel": "webhook", "target": url}).get_json()
     runner.process(record_of(quota_met()))
     deliverer.deliver_due()
-    [notice] = client.get("/api/v1/notifications", query_string={"channel": "webhook"}, headers=token()).get_json()
+    [notice] = client.get("/api/v1/notifications", query_string={"channel": "webhook"}, headers=token()).get_json()["items"]
     assert notice["last_error"] == "HTTP 500"
     detail = client.get(f"/api/v1/notifications/{notice['id']}", headers=token()).get_json()
     assert [a["error"] for a in detail["attempts_log"]] == ["HTTP 500"]  # the receiver's answer is not kept

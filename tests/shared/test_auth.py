@@ -130,3 +130,27 @@ def test_a_new_key_is_trusted_once_published(tmp_path):
     path.write_text(json.dumps(jwks_document([new.jwk, old.jwk])))
     assert decode_token(mint_token(key=new, sub="b", org="*", role="admin"), keys=keys).sub == "b"
     assert decode_token(mint_token(key=old, sub="a", org="*", role="admin"), keys=keys).sub == "a"
+
+
+
+def test_a_token_verified_once_is_served_from_the_cache_only_while_it_holds():
+    """The verified-token cache (shared/auth.py) answers only for the key set whose key verified
+    the token and only before the token's `exp`; otherwise the token is checked in full again."""
+    from shared import auth
+    from shared.auth import Principal, decode_token
+    from shared.keys import KeySet, jwks_document
+
+    key, other = generate_signing_key(), generate_signing_key()
+    keys, others = KeySet(document=jwks_document([key.jwk])), KeySet(document=jwks_document([other.jwk]))
+    token = mint_token(key=key, sub="a", org="*", role="admin", ttl=timedelta(minutes=5))
+    assert decode_token(token, keys=keys).sub == "a"
+    principal, exp, kid, verified_by = auth._VERIFIED[token]
+    assert (principal.sub, kid, verified_by) == ("a", key.kid, keys.key(key.kid))
+    with pytest.raises(Exception, match="unknown key"):
+        decode_token(token, keys=others)  # another key set does not trust it, cached or not
+    # A cache entry is what it says only until `exp`: a marked entry is served before, not after.
+    marked = Principal(sub="from-the-cache", org="*", role="admin")
+    auth._VERIFIED[token] = (marked, exp, kid, verified_by)
+    assert decode_token(token, keys=keys) is marked
+    auth._VERIFIED[token] = (marked, datetime.now(timezone.utc).timestamp() - 1, kid, verified_by)
+    assert decode_token(token, keys=keys).sub == "a"

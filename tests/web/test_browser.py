@@ -91,7 +91,9 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
 
     # Drill into a cell from the tree.
     page.click("nav.tabs >> text=Tổ chức trực thuộc")
+    page.wait_for_url(f"{web}/org/{WARD}/tree**")
     rows = page.locator("table.ranked tbody tr[data-code]")
+    rows.first.wait_for()
     assert rows.count() == 2
     shot(page, "tree-desktop")
     page.click(f'tr[data-code="{CELL}"] a')
@@ -118,6 +120,7 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
 
     # The report: the XLSX from the quota API, and the print view.
     page.click("nav.tabs >> text=Báo cáo")
+    page.wait_for_url(f"{web}/org/{WARD}/report**")
     shot(page, "report-desktop")
     with page.expect_download() as download:
         page.click("text=Tải báo cáo XLSX")
