@@ -10,7 +10,7 @@ import sys
 
 BENCHES = ("quota_progress", "quota_latency", "quota_rebuild", "candidates_import", "candidates_decisions",
            "notifications_consumer", "notifications_delivery", "notifications_latency", "notifications_inbox",
-           "web_dashboard")
+           "web_dashboard", "log_lines")
 
 
 def main(argv: list[str]) -> int:

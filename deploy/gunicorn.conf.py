@@ -13,8 +13,12 @@ preload_app = False
 timeout = int(os.environ.get("CHITIEU_WEB_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5
-accesslog = None  # the app logs each request as JSON
+# gunicorn's own lines as JSON too (shared/gunicorn_logs.py): its errors, and one access line a
+# request with the request id and trace id the app answered with (X-Request-Id, traceresponse),
+# which also covers a request that never reached the app. The app's own "request" line adds the caller.
+accesslog = "-"
 errorlog = "-"
+logger_class = "shared.gunicorn_logs.JsonLogger"
 # In containers /tmp may be a slow overlay; /dev/shm is tmpfs.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 

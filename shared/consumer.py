@@ -25,8 +25,9 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -35,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from . import metrics
+from . import metrics, tracing
 from .actor import Actor, acting, current, system
 from .bulk import insert_many
 from .config import Settings
@@ -78,6 +79,16 @@ class Tally:
             metrics.EVENTS_DEAD_LETTERED.labels(consumer, reason).inc(n)
 
 
+@contextmanager
+def caused_by(event: Event) -> Iterator[None]:
+    """Inside the block, what is done for `event` is the act of the event's own actor (an older
+    event without one: whoever acts now) in a span of the event's trace (a new trace for an event
+    without one): the events written there carry both, and every line logged its trace id."""
+    with acting(Actor(event.actor, event.actorrole) if event.actor else current()), \
+            tracing.tracing(tracing.continued(event.traceparent, event.tracestate)):
+        yield
+
+
 class _Stopping(Exception):
     """Stop was asked while a record waited for a retry: it stays uncommitted for the next run."""
 
@@ -101,13 +112,13 @@ class Handler:
                   project: Callable[[Events, Any], None] | None = None) -> "Handler":
         """A handler from one function per event type; `apply` returns [(event id, its result)].
         What a function writes is the act of the event's own actor (an older event without one:
-        the consumer's)."""
+        the consumer's), in the event's trace."""
         by_type = {t.type: f for t, f in functions.items()}
 
         def apply(session: Session, events: Events) -> list[tuple[str, Any]]:
             results = []
             for event, data in events:
-                with acting(Actor(event.actor, event.actorrole) if event.actor else current()):
+                with caused_by(event):
                     results.append((event.id, by_type[event.type](session, event, data)))
             return results
 
@@ -278,6 +289,11 @@ class ConsumerRunner:
         if parsed is None:
             self.dead_letters.limit.passed()
             return "skipped"
+        with tracing.tracing(tracing.continued(parsed.event.traceparent, parsed.event.tracestate)):
+            return self._process_parsed(record, parsed, stop)
+
+    def _process_parsed(self, record, parsed: Parsed, stop: threading.Event | None) -> str:
+        """process() for a record that parsed, with its retries, logged in the event's trace."""
         attempt = 0
         while True:
             attempt += 1
@@ -333,9 +349,15 @@ class ConsumerRunner:
             # Events a whole poll causes are the consumer's act (per_event handlers narrow it).
             with acting(system(self.name)):
                 result = self.handler.apply(session, new) if new else None
-        # Committed: now they count.
+        # Committed: now they count, and each is logged in its own trace (a whole poll is applied
+        # at once, so the lines written while applying it cannot name one trace).
+        logged = log.isEnabledFor(logging.INFO)  # a line per event costs: none below INFO
         for event, _data in new:
             self._tally.applied[event.type] = self._tally.applied.get(event.type, 0) + 1
+            if logged:
+                with tracing.tracing(tracing.continued(event.traceparent, event.tracestate)):
+                    log.info("event applied", extra={"consumer": self.name, "event_id": event.id,
+                                                     "event_type": event.type, "actor": event.actor})
         self._tally.duplicates += len(parsed) - len(new)
         if self.handler.project is not None and parsed:
             self.handler.project([(p.event, p.data) for p in parsed], result)

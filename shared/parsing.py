@@ -76,8 +76,12 @@ def parse_structured(record) -> Event | None:
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     key = obj.get("partitionkey") or (record.key.decode() if isinstance(record.key, bytes) else record.key or "")
+    traceparent, tracestate = obj.get("traceparent"), obj.get("tracestate")
     return Event(id=event_id, type=type_, source=source, subject=obj.get("subject"), time=time, key=key, data=data,
-                 actor=actor or None, actorrole=actorrole or None)
+                 actor=actor or None, actorrole=actorrole or None,
+                 # A trace context is a diagnostic: one that is not a string is dropped, never refused.
+                 traceparent=traceparent if isinstance(traceparent, str) and traceparent else None,
+                 tracestate=tracestate if isinstance(tracestate, str) and tracestate else None)
 
 
 def compile_loader(schema: Schema) -> Callable[[dict], dict | None]:

@@ -22,6 +22,7 @@ pass (`_exclusive`), the others find the lock taken and wait for their next turn
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import threading
 import zlib
@@ -37,7 +38,7 @@ from kafka.errors import (AuthorizationError, BrokerNotAvailableError, Duplicate
                           UnrecognizedBrokerVersion, UnsupportedVersionError)
 from sqlalchemy import exists, func, select, text, update
 
-from . import clock, metrics
+from . import clock, metrics, tracing
 from .config import Settings
 from .db import Database
 from .kafka import ensure_topics, make_producer
@@ -59,6 +60,15 @@ _PG_LOCK_KEY = zlib.crc32(b"chitieu.outbox.relay")
 def can_never_succeed(exc: BaseException) -> bool:
     """A send error that sending again cannot cure (MessageSizeTooLargeError, say)."""
     return isinstance(exc, KafkaError) and not exc.retriable and not isinstance(exc, _PASSING)
+
+
+def trace_of(value: bytes) -> tracing.TraceContext | None:
+    """The trace an outbox row's event carries in its envelope (the `traceparent` attribute)."""
+    try:
+        envelope = json.loads(bytes(value))
+        return tracing.parse(envelope.get("traceparent"), envelope.get("tracestate"))
+    except (ValueError, AttributeError):
+        return None
 
 
 def describe(exc: BaseException) -> str:
@@ -105,6 +115,11 @@ class OutboxRelay:
             result = self._send(rows)
             self._record(result)
         by_seq = {r.seq: r for r in rows}
+        for seq in result.sent if log.isEnabledFor(logging.INFO) else ():
+            row = by_seq[seq]
+            with tracing.tracing(trace_of(row.value)):
+                log.info("event sent", extra={"seq": seq, "event_id": row.event_id, "event_type": row.event_type,
+                                              "topic": row.topic, "key": row.key})
         for seq, error in result.failed.items():
             row = by_seq[seq]
             log.error("outbox row can never be sent; set aside as failed (chitieu outbox failed / retry)",
@@ -148,7 +163,8 @@ class OutboxRelay:
         earlier = outbox.alias("earlier")
         blocked = exists().where(earlier.c.state == FAILED, earlier.c.topic == outbox.c.topic,
                                  earlier.c.key == outbox.c.key, earlier.c.seq < outbox.c.seq)
-        query = (select(outbox.c.seq, outbox.c.event_type, outbox.c.topic, outbox.c.key, outbox.c.value)
+        query = (select(outbox.c.seq, outbox.c.event_id, outbox.c.event_type, outbox.c.topic, outbox.c.key,
+                        outbox.c.value)
                  .where(outbox.c.state == PENDING, ~blocked).order_by(outbox.c.seq).limit(self.batch_size))
         with self.db.reading() as conn:  # on SQLite: no write lock, released before anything is sent
             return conn.execute(query).all()

@@ -1,15 +1,18 @@
 """What every service's Flask app has in common: flask-smorest with OpenAPI at /openapi.json,
-problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs,
+problem+json errors, /healthz and /readyz, bearer-token security in the spec, JSON request logs
+(every line of a request with its request id, its caller's sub and its W3C trace: begin_request),
 and the guard in front of every /api/v1 request: the caller is known and the body is small enough
 before any view, decorator or parser touches the body."""
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from typing import Callable
 
 import swagger_ui_bundle
-from flask import Flask, current_app, g, request, send_from_directory
+from flask import Flask, current_app, g, has_request_context, request, send_from_directory
 from flask import Blueprint as FlaskBlueprint
 from flask_smorest import Api, Blueprint
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import metrics
+from . import logs, metrics, tracing
 from .actor import Actor, set_actor
 from .auth import current_principal
 from .codes import normalize_code
@@ -31,6 +34,11 @@ from .redis_client import get_redis
 
 log = logging.getLogger("chitieu.http")
 API_PREFIX = "/api/v1"
+REQUEST_ID_HEADER = "X-Request-Id"
+# A caller's request id is kept when it is one short token of these characters (a UUID, a
+# proxy's or load balancer's id); anything else (too long, spaces, quotes, newlines, non-ASCII:
+# what could forge or break a log line) is replaced by one made here.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+/=-]{1,128}")
 # Swagger UI at /docs, its scripts and styles served by the app itself from the pinned
 # swagger-ui-bundle package (no CDN: the page works on a network without the internet). The asset
 # URL is relative to the page, so behind the proxy /quota/docs loads /quota/docs/assets/...
@@ -96,9 +104,9 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
     api.register_blueprint(health_blueprint(readiness))
     for bp in blueprints:
         api.register_blueprint(bp, url_prefix=f"{API_PREFIX}{bp.url_prefix or ''}")
+    app.before_request(begin_request)
     app.before_request(guard_api_request)
-    # A worker thread serves request after request: no actor outlives its request.
-    app.teardown_request(lambda _exc: set_actor(None))
+    app.teardown_request(end_request)
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
@@ -133,6 +141,10 @@ def create_app(*, settings: Settings, db: Database | None = None, title: str, de
 
     @app.after_request
     def _log_request(response):
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or ""
+        context = tracing.current()
+        if context is not None:
+            response.headers[tracing.TRACERESPONSE] = context.traceparent
         if request.path not in ("/healthz", "/readyz", "/metrics"):
             seconds = time.perf_counter() - g.get("started", time.perf_counter())
             log.info("request", extra={"method": request.method, "path": request.path,
@@ -172,6 +184,43 @@ def current_db() -> Database:
     return current_app.extensions["db"]
 
 
+def request_id_of(value: str | None) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one (32 hex digits)."""
+    if value and REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def propagation_headers() -> dict[str, str]:
+    """The headers that carry this request's id and trace to the API it calls in turn (the web
+    service's pages call the other services with them)."""
+    headers = {}
+    if has_request_context() and g.get("request_id"):
+        headers[REQUEST_ID_HEADER] = g.request_id
+    context = tracing.current()
+    if context is not None:
+        headers.update(context.headers())
+    return headers
+
+
+def begin_request() -> None:
+    """Before anything else of a request: its request id and its trace (the caller's
+    `traceparent` continued as a span of this service, or a new trace), on every line it logs
+    and, for the trace, on every event it writes."""
+    g.request_id = request_id_of(request.headers.get(REQUEST_ID_HEADER))
+    logs.clear()
+    logs.bind(request_id=g.request_id)
+    tracing.set_trace(tracing.continued(request.headers.get(tracing.TRACEPARENT),
+                                        request.headers.get(tracing.TRACESTATE)))
+
+
+def end_request(_exc=None) -> None:
+    """A worker thread serves request after request: no actor, field or trace outlives its request."""
+    set_actor(None)
+    logs.clear()
+    tracing.set_trace(None)
+
+
 def guard_api_request() -> None:
     """Before any view of /api/v1: authenticate (401), then bound the body (413), both from the
     headers alone, so an anonymous or oversized request costs no parsing. Views still check the
@@ -182,6 +231,7 @@ def guard_api_request() -> None:
         return
     principal = current_principal()
     set_actor(Actor(principal.sub, principal.role))
+    logs.bind(sub=principal.sub)
     if request.view_args:  # organisation codes in paths, in their one form (shared/codes.py)
         request.view_args = {k: normalize_code(v) if isinstance(v, str) else v for k, v in request.view_args.items()}
     settings: Settings = current_app.config["CHITIEU_SETTINGS"]

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.contracts import CANDIDATE_LISTED, Event
 from shared.contracts.base import acting_actor
 from shared.contracts.candidates import CLOSED_STAGES
@@ -210,7 +211,8 @@ def _listed_event(candidate: dict[str, Any]) -> Event:
     errors = _LISTED_SCHEMA.validate(data)
     if errors:
         raise ValueError(f"{CANDIDATE_LISTED.type}: data does not match its schema: {errors}")
-    actor = acting_actor(EVENT_SOURCE)
+    actor, trace = acting_actor(EVENT_SOURCE), tracing.current()
     return Event(id=str(uuid.uuid4()), type=CANDIDATE_LISTED.type, source=EVENT_SOURCE, subject=candidate["id"],
                  time=datetime.now(timezone.utc), key=CANDIDATE_LISTED.partition_key(data), data=data,
-                 actor=actor.id, actorrole=actor.role)
+                 actor=actor.id, actorrole=actor.role, traceparent=trace.traceparent if trace else None,
+                 tracestate=trace.tracestate if trace else None)

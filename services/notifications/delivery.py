@@ -23,7 +23,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.config import Settings
 from shared.db import Database, lock_rows
 from shared.problems import Problem
@@ -58,6 +58,7 @@ class Job:
     org_name: str
     text: str
     payload: dict
+    traceparent: str | None = None  # the trace of the event that caused the notice
 
 
 def claim_due(db: Database, *, worker: str, delivery: DeliverySettings, limit: int | None = None) -> list[Job]:
@@ -91,14 +92,15 @@ def claim_due(db: Database, *, worker: str, delivery: DeliverySettings, limit: i
                             channel=notice.channel,
                             kind=notice.kind, target=subscription.target or "", secret=subscription.secret,
                             language=notice.language, org_name=notice.org_name, text=notice.text,
-                            payload=notice.payload))
+                            payload=notice.payload, traceparent=notice.traceparent))
     return jobs
 
 
 def send(job: Job, *, delivery: DeliverySettings) -> SendResult:
     if job.channel == "webhook":
         return webhooks.send(url=job.target, secret=job.secret or "", payload=job.payload,
-                             delivery_id=job.delivery_id, kind=job.kind, timeout_s=delivery.webhook_timeout_s)
+                             delivery_id=job.delivery_id, kind=job.kind, timeout_s=delivery.webhook_timeout_s,
+                             trace=tracing.current())
     return mailer.send(settings=delivery, to=job.target, text=job.text, delivery_id=job.delivery_id,
                        subject=texts.subject(job.kind, language=job.language, org_name=job.org_name))
 
@@ -123,8 +125,9 @@ def record_attempt(db: Database, *, job: Job, result: SendResult, started_at: da
             notice.next_attempt_at = now + timedelta(seconds=delivery.backoff(notice.round_attempts))
             notice.last_error = result.error
         status = notice.status
-    log.info("delivery attempt", extra={"notification_id": job.notification_id, "channel": job.channel,
-                                        "ok": result.ok, "status": status, "error": result.error})
+    log.info("delivery attempt", extra={"notification_id": job.notification_id, "delivery_id": job.delivery_id,
+                                        "channel": job.channel, "ok": result.ok, "status": status,
+                                        "status_code": result.status_code, "error": result.error})
     # delivered; retrying (this attempt failed, another will come); failed (no attempt left).
     outcome = "delivered" if result.ok else ("failed" if status == "failed" else "retrying")
     metrics.DELIVERIES.labels(job.channel, outcome).inc()
@@ -159,6 +162,11 @@ class Deliverer:
         self._pool = ThreadPoolExecutor(max_workers=max(delivery.senders, 1), thread_name_prefix="deliver")
 
     def _attempt(self, job: Job) -> str:
+        # Each attempt is a span of the notice's trace: its lines and the webhook's header carry it.
+        with tracing.tracing(tracing.continued(job.traceparent)):
+            return self._attempt_traced(job)
+
+    def _attempt_traced(self, job: Job) -> str:
         started = utcnow()
         try:
             result = send(job, delivery=self.delivery)

@@ -92,6 +92,9 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C trace of the event that caused it (shared/tracing.py): the delivery worker logs its
+    # attempts in it and sends it as the webhook's `traceparent` header. None before it was kept.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class DeliveryAttempt(Base):

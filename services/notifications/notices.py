@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bulk import insert_many
 from shared.contracts import Event
 
@@ -160,4 +161,6 @@ def _row(*, recipient: str, subscription: Subscription | None, channel: str, rec
         period=period, occurrence=occurrence, language=language, text=text, payload=payload,
         source_event_id=event.id, status="delivered" if sent_now else "pending", attempts=0, round_attempts=0,
         next_attempt_at=None if sent_now else now, created_at=now, delivered_at=now if sent_now else None,
+        # In the trace of its cause: a poll records the notices of many events at once.
+        traceparent=tracing.continued(event.traceparent, event.tracestate).traceparent,
     )

@@ -16,6 +16,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from shared import tracing
+
 from . import targets
 
 SIGNATURE_HEADER = "X-Chitieu-Signature"
@@ -56,7 +58,8 @@ def verify(secret: str, body: bytes, header: str, *, tolerance_s: int = DEFAULT_
     return hmac.compare_digest(expected, given)
 
 
-def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, timeout_s: float) -> SendResult:
+def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, timeout_s: float,
+         trace: tracing.TraceContext | None = None) -> SendResult:
     """One attempt, ended within `timeout_s` in all (targets.post). Only the status and a short
     reason of our own are kept: never the receiver's answer, which a target inside a network
     could use to read it through the API."""
@@ -67,6 +70,8 @@ def send(*, url: str, secret: str, payload: dict, delivery_id: str, kind: str, t
         SIGNATURE_HEADER: signature(secret, body, int(time.time())),
         DELIVERY_HEADER: delivery_id,
         EVENT_HEADER: kind,
+        # W3C Trace Context: the receiver can join the trace of the admission that caused it.
+        **(trace.headers() if trace is not None else {}),
     }
     # Redirects are not followed (http.client never does): a signed body goes only where it was registered.
     try:

@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bulk import insert_many
 from shared.consumer import PoisonEvent
 
@@ -37,6 +38,8 @@ class AdmissionChange:
     org_code: str
     admission_date: date
     flags: dict[str, bool]
+    # The trace of the event that made the change: a milestone it reaches is announced in it.
+    trace: tracing.TraceContext | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class RevocationChange:
     candidate_id: str
     admission_date: date
     revoked_on: date
+    trace: tracing.TraceContext | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,12 @@ def flags_of(attributes: dict) -> dict[str, bool]:
 
 def admission_from(event, data: dict) -> AdmissionChange:
     return AdmissionChange(event.id, data["candidate_id"], data["org_code"], data["admission_date"],
-                           flags_of(data["attributes"]))
+                           flags_of(data["attributes"]), tracing.continued(event.traceparent, event.tracestate))
 
 
 def revocation_from(event, data: dict) -> RevocationChange:
-    return RevocationChange(event.id, data["candidate_id"], data["admission_date"], data["revoked_on"])
+    return RevocationChange(event.id, data["candidate_id"], data["admission_date"], data["revoked_on"],
+                            tracing.continued(event.traceparent, event.tracestate))
 
 
 def apply_changes(session: Session, *, changes: list, tree: CachedTree | _Tree | None = None) -> Applied:
@@ -177,13 +182,13 @@ def _apply_run(session: Session, run: list, lookups: _Lookups) -> set[Key]:
         session, Admission.__table__, new_rows, ignore=("candidate_id",), ignore_where="revoked_on IS NULL",
         returning=("event_id",))}
 
-    # In event order: (keys, sign, flags, date, admission date) for the counters and milestones.
-    steps: list[tuple[list[Key], int, dict, date, date]] = []
+    # In event order: (keys, sign, flags, date, admission date, trace) for the counters and milestones.
+    steps: list[tuple[list[Key], int, dict, date, date, tracing.TraceContext | None]] = []
     for change in run:
         if isinstance(change, AdmissionChange):
             if change.event_id in inserted:
                 steps.append((keys_by_event[change.event_id], 1, change.flags, change.admission_date,
-                              change.admission_date))
+                              change.admission_date, change.trace))
         else:
             step = _revoke(session, change)
             if step is not None:
@@ -212,14 +217,15 @@ def _revoke(session: Session, change: RevocationChange):
         revoked_on=change.revoked_on, revoke_event_id=change.event_id))
     keys = counted_keys(admission.counted_orgs, admission.counted_periods)
     flags = {a: bool(getattr(admission, a)) for a in ATTRIBUTES}
-    return keys, -1, flags, change.revoked_on, admission.admission_date
+    return keys, -1, flags, change.revoked_on, admission.admission_date, change.trace
 
 
-def _count(session: Session, steps: list[tuple[list[Key], int, dict, date, date]]) -> None:
+def _count(session: Session, steps: list[tuple[list[Key], int, dict, date, date, tracing.TraceContext | None]]
+           ) -> None:
     # Steps sharing one key list (the same chain and periods) and date are summed first, then
     # spread on their keys: a poll touches a few hundred chains, not thousands of keys per admission.
     by_list: dict[tuple[int, date], tuple[list[Key], dict[str, int]]] = {}
-    for step_keys, sign, flags, _day, admitted_on in steps:
+    for step_keys, sign, flags, _day, admitted_on, _trace in steps:
         entry = by_list.get((id(step_keys), admitted_on))
         if entry is None:
             entry = by_list[(id(step_keys), admitted_on)] = (step_keys, dict.fromkeys(FIELDS, 0))
@@ -244,7 +250,7 @@ def _count(session: Session, steps: list[tuple[list[Key], int, dict, date, date]
                     row[field] += value
     after = counters.add(session, totals)
     daily.add(session, days)
-    crossed: list[Step] = [(step_keys, sign, day) for step_keys, sign, _flags, day, _on in steps]
+    crossed: list[Step] = [(step_keys, sign, day, trace) for step_keys, sign, _flags, day, _on, trace in steps]
     emit_crossed(session, steps=crossed, before={key: after[key] - totals[key]["admitted"] for key in totals})
 
 

@@ -11,6 +11,7 @@ from typing import Iterable
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bulk import insert_many
 from shared.contracts import QUOTA_EXCEEDED, QUOTA_MET, QUOTA_MILESTONE_REACHED, build_event
 
@@ -26,8 +27,11 @@ MILESTONES: tuple[tuple[str, object], ...] = (
     ("met", lambda admitted, target: admitted >= target),
     ("exceeded", lambda admitted, target: admitted > target),
 )
-# One counted change, in event order: (keys it counts toward, +1 or -1, the day).
-Step = tuple[list[Key], int, date]
+# One counted change, in event order: (keys it counts toward, +1 or -1, the day, the trace of the
+# event that made it: a poll applies many events at once, and each milestone is announced in the
+# trace of the admission that reached it).
+Step = tuple[list[Key], int, date, tracing.TraceContext | None]
+Reached = tuple[Key, str, int, int, date, tracing.TraceContext | None]
 
 
 def emit_crossed(session: Session, *, steps: list[Step], before: dict[Key, int]) -> None:
@@ -40,8 +44,8 @@ def emit_crossed(session: Session, *, steps: list[Step], before: dict[Key, int])
     emitted = _emitted_for(session, list(quotas))
     running = {key: before[key] for key in quotas}
     need = {key: _next_line(target, emitted.get(key, set())) for key, target in quotas.items()}
-    reached: list[tuple[Key, str, int, int, date]] = []
-    for step_keys, sign, day in steps:
+    reached: list[Reached] = []
+    for step_keys, sign, day, trace in steps:
         for key in step_keys:
             count = running.get(key)
             if count is None:
@@ -53,7 +57,7 @@ def emit_crossed(session: Session, *, steps: list[Step], before: dict[Key, int])
                 for kind, test in MILESTONES:
                     if kind not in done and test(count, target):
                         done.add(kind)
-                        reached.append((key, kind, count, target, day))
+                        reached.append((key, kind, count, target, day, trace))
                 need[key] = _next_line(target, done)
     _emit(session, reached)
 
@@ -67,7 +71,7 @@ def check_milestones(session: Session, *, keys: list[Key], reached_on: date) -> 
         counter = session.get(ProgressCounter, key)
         if not target or counter is None:
             continue
-        _emit(session, [(key, kind, counter.admitted, target, reached_on) for kind, test in MILESTONES
+        _emit(session, [(key, kind, counter.admitted, target, reached_on, None) for kind, test in MILESTONES
                         if kind not in emitted.get(key, set()) and test(counter.admitted, target)])
 
 
@@ -114,13 +118,14 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> None:
+def _emit(session: Session, reached: list[Reached]) -> None:
     """Insert the milestone rows reached; only the transaction whose insert lands writes the
     event (the UNIQUE (org, period, kind) decides between replicas and redeliveries)."""
     if not reached:
         return
     rows = [{"org_code": org, "period": period, "kind": kind, "admitted": admitted, "target": target,
-             "reached_on": day} for (org, period), kind, admitted, target, day in reached]
+             "reached_on": day} for (org, period), kind, admitted, target, day, _trace in reached]
+    traces = [trace for *_, trace in reached]
     inserted = {tuple(r) for r in insert_many(session, Milestone.__table__, rows, ignore=("org_code", "period", "kind"),
                                               returning=("org_code", "period", "kind"))}
     if not inserted:
@@ -130,7 +135,7 @@ def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> N
     assigners = dict(((org, period), assigner) for org, period, assigner in session.execute(
         select(Quota.org_code, Quota.period, Quota.assigner_org_code).where(Quota.org_code.in_(codes))))
     events = []
-    for row in rows:
+    for row, trace in zip(rows, traces):
         org_code, period, kind = row["org_code"], row["period"], row["kind"]
         if (org_code, period, kind) not in inserted:
             continue  # another transaction reached it first
@@ -139,10 +144,11 @@ def _emit(session: Session, reached: list[tuple[Key, str, int, int, date]]) -> N
                 "admitted": row["admitted"], "percent": percent_of_plan(row["admitted"], row["target"]),
                 "reached_on": row["reached_on"]}
         if kind in ("50", "75"):
-            events.append((QUOTA_MILESTONE_REACHED, {**data, "milestone": int(kind)}))
+            events.append((QUOTA_MILESTONE_REACHED, {**data, "milestone": int(kind)}, trace))
         else:
-            events.append((QUOTA_MET if kind == "met" else QUOTA_EXCEEDED, data))
+            events.append((QUOTA_MET if kind == "met" else QUOTA_EXCEEDED, data, trace))
     # The outbox rows exactly as shared.outbox.record_event writes them, in one statement.
-    built = [(t, build_event(t, data, source=SOURCE, subject=data["org_code"])) for t, data in events]
+    built = [(t, build_event(t, data, source=SOURCE, subject=data["org_code"], trace=trace))
+             for t, data, trace in events]
     insert_many(session, outbox, [{"event_id": e.id, "event_type": e.type, "topic": t.topic, "key": e.key,
                                    "value": e.to_kafka_value()} for t, e in built])

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from shared.problems import Problem
+from shared.web import propagation_headers
 
 _local = threading.local()
 
@@ -33,7 +34,8 @@ class ServiceClient:
         self.urls, self.token, self.timeout_s = urls, token, timeout_s
 
     def request(self, method: str, service: str, path: str, **kwargs) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        # The caller's request id and trace go on: one page's calls are followed in every service's log.
+        headers = {"Authorization": f"Bearer {self.token}", **propagation_headers(), **kwargs.pop("headers", {})}
         if not self.urls.get(service):
             raise Problem(503, "Service Unavailable", f"Không biết địa chỉ dịch vụ {service} / no URL for the "
                                                       f"{service} service")

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_te
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from shared import logs
 from shared.actor import Actor, set_actor
 from shared.auth import ALL_ORGS
 from shared.problems import Problem
@@ -47,6 +48,7 @@ def load_signed_in_person():
                               role=person.role, must_change_password=person.must_change_password,
                               session_hash=web_session.token_hash)
             set_actor(Actor(person.username, person.role))  # what the person changes on a page is theirs
+            logs.bind(sub=person.username)
 
 
 @bp.app_context_processor

@@ -5,6 +5,9 @@ An event travels in CloudEvents *structured* mode: the whole event is the JSON v
 record, `content-type: application/cloudevents+json`, and the `partitionkey` extension is the key.
 The `actor` and `actorrole` extensions say who made the change (shared/actor.py); events written
 before they existed have neither, and parse with `actor` None.
+The `traceparent` and `tracestate` extensions (CloudEvents' distributed-tracing extension, W3C
+Trace Context) name the trace of the work that wrote the event (shared/tracing.py), so what it
+causes in the consumers is logged under the same trace id; older events have neither.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 from marshmallow import Schema, ValidationError
 
+from .. import tracing
 from ..actor import Actor, current
 
 TYPE_PREFIX = "vn.chitieu."
@@ -81,6 +85,13 @@ class Event:
     data: dict[str, Any]
     actor: str | None = None  # who made the change (extension `actor`); None in older events
     actorrole: str | None = None  # their role then (extension `actorrole`), when a token said
+    traceparent: str | None = None  # the W3C trace of the work that wrote it (distributed tracing)
+    tracestate: str | None = None
+
+    @property
+    def trace(self) -> tracing.TraceContext | None:
+        """Its trace context, None when it has none or not a valid one."""
+        return tracing.parse(self.traceparent, self.tracestate)
 
     def to_kafka_value(self) -> bytes:
         return to_message(self).value
@@ -93,11 +104,13 @@ def _jsonable(data: dict[str, Any], schema: type[Schema]) -> dict[str, Any]:
 
 def build_event(
     event_type: EventType, data: dict[str, Any], *, source: str, subject: str | None = None,
-    actor: Actor | None = None,
+    actor: Actor | None = None, trace: tracing.TraceContext | None = None,
 ) -> Event:
     """Validate `data` against the event's schema and wrap it in a new CloudEvent. Its actor is
-    `actor`, else whoever acts in this context (shared/actor.py), else the publishing service."""
+    `actor`, else whoever acts in this context (shared/actor.py), else the publishing service;
+    its trace `trace`, else this context's (shared/tracing.py), else none."""
     actor = actor or acting_actor(source)
+    trace = trace or tracing.current()
     errors = schema_instance(event_type.schema).validate(_jsonable(data, event_type.schema))
     if errors:
         raise ValueError(f"{event_type.type}: data does not match its schema: {errors}")
@@ -111,6 +124,8 @@ def build_event(
         data=_jsonable(data, event_type.schema),
         actor=actor.id,
         actorrole=actor.role,
+        traceparent=trace.traceparent if trace else None,
+        tracestate=trace.tracestate if trace else None,
     )
 
 
@@ -134,6 +149,10 @@ def to_message(event: Event) -> ce_kafka.KafkaMessage:
         attributes["actor"] = event.actor
     if event.actorrole:
         attributes["actorrole"] = event.actorrole
+    if event.traceparent:
+        attributes["traceparent"] = event.traceparent
+        if event.tracestate:
+            attributes["tracestate"] = event.tracestate
     return ce_kafka.to_structured_event(CloudEvent(attributes=attributes, data=event.data))
 
 
@@ -166,4 +185,11 @@ def parse_record(value: bytes | None, key: bytes | None, headers: list[tuple[str
         data=data if isinstance(data, dict) else {"_": data},
         actor=actor or None,
         actorrole=actorrole or None,
+        # A trace context is a diagnostic: one that is not a string is dropped, never refused.
+        traceparent=_string(ce.get_extension("traceparent")),
+        tracestate=_string(ce.get_extension("tracestate")),
     )
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

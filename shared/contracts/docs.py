@@ -27,6 +27,8 @@ binding's **structured mode**: the Kafka record's value is the whole event as JS
 | `partitionkey` | the Kafka key: events with the same key are delivered in order |
 | `actor` | who made the change (extension): the caller's token `sub` (a username, `client:<id>`); for what a consumer does in answer to an event, that event's actor, or `system:<consumer>` when it acts on many at once; `system:<service>` for a worker; `cli:<user>` for a command on the server. Events written before it existed have none |
 | `actorrole` | the actor's role when a token said (`admin`, `officer`, `viewer`); absent otherwise |
+| `traceparent` | the W3C Trace Context of the work that wrote the event ([distributed-tracing extension](https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/distributed-tracing.md)): the API request's (its caller's `traceparent` continued, or a trace started there), or, for what a consumer writes in answer to an event, that event's trace, one per event even when a poll applies many at once. Consumers log every line about the event under its trace id (see docs/operations.md); an absent or invalid one is ignored (a new trace starts), never refused. Events written before it existed have none |
+| `tracestate` | the caller's vendor entries of W3C Trace Context, passed on unchanged with `traceparent`; absent when there were none |
 | `data` | the body described below for each type |
 
 Topics are named `<namespace>.<topic>` (`CHITIEU_NAMESPACE`, default `chitieu`). A record that can

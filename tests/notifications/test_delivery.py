@@ -2,12 +2,15 @@
 (a real database of each kind, a local HTTP receiver, a real SMTP server)."""
 import dataclasses
 import email
+import json
 from email.policy import default as default_policy
 
 import pytest
 from sqlalchemy import select
 
 from services.notifications import subscriptions
+from shared import tracing
+from shared.contracts import build_event
 from services.notifications.delivery import Deliverer
 from services.notifications.models import DeliveryAttempt, Notification
 from services.notifications.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify
@@ -66,6 +69,36 @@ def test_signed_webhook_with_the_vietnamese_text(db, runner, deliverer, receiver
     assert request["headers"][DELIVERY_HEADER] == notice.delivery_id == payload["delivery_id"]
     assert [(a.number, a.ok, a.status_code) for a in attempts] == [(1, True, 200)]
     assert deliverer.deliver_due() == 0  # nothing is sent twice
+
+
+def test_a_poll_of_two_events_keeps_each_ones_trace_to_its_webhook(db, runner, deliverer, receivers):
+    # Two quota.met of two traces, applied as one poll: each notice, each attempt's log line and
+    # each webhook's traceparent header is in the trace of its own event.
+    receiver = receivers()
+    subscribe(db, channel="webhook", target=receiver.url)
+    with db.transaction() as session:
+        subscriptions.create(session, org_code="QUANGCAT", include_subtree=False, events=["quota_met"],
+                             channel="webhook", target=receiver.url, secret=None, language="vi", created_by="tester")
+    traces = {}
+    records = []
+    for org, n in (("DONGSON", "a"), ("QUANGCAT", "b")):
+        context = tracing.parse(f"00-{n * 32}-{n * 16}-01")
+        with tracing.tracing(context):
+            records.append(record_of(quota_met(org)))
+        traces[org] = context.trace_id
+    runner.process_batch(records)
+    with db.sessions() as session:
+        stored = {n.org_code: tracing.parse(n.traceparent).trace_id
+                  for n in session.scalars(select(Notification).where(Notification.channel == "webhook"))}
+    assert stored == traces
+    wait_until(lambda: deliverer.deliver_due() or len(receiver.requests) >= 2, timeout=30, message="not sent")
+    sent = {json_of(r)["org_code"]: tracing.parse(r["headers"]["traceparent"]) for r in receiver.requests}
+    assert {org: context.trace_id for org, context in sent.items()} == traces
+    assert all(context.span_id not in ("a" * 16, "b" * 16) for context in sent.values())  # each attempt a span
+
+
+def json_of(request) -> dict:
+    return json.loads(request["body"])
 
 
 def test_webhook_failing_twice_then_succeeding_is_one_delivery_of_three_attempts(db, runner, deliverer, receivers):

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -217,9 +218,18 @@ def test_failing_handler_is_retried_then_dead_lettered_if_it_never_succeeds(db, 
 
 
 def _start_consumer_process(settings: Settings, sleep_s: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.shared.effects_app", settings.database_url,
-                             settings.namespace, str(sleep_s)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file: a consumer logs a line per event at INFO, and a pipe nobody reads
+    # until the end fills up and blocks it.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, "-m", "tests.shared.effects_app", settings.database_url,
+                                settings.namespace, str(sleep_s)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    process.log = log
+    return process
+
+
+def _log_tail(process: subprocess.Popen) -> str:
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")[-2000:]
 
 
 def test_consumer_killed_with_sigkill_mid_stream_resumes_without_loss_or_double_effect(db, settings):
@@ -244,7 +254,7 @@ def test_consumer_killed_with_sigkill_mid_stream_resumes_without_loss_or_double_
     try:
         wait_until(lambda: effect_counts(db)[1] == total, timeout=90, message="events were lost")
         second.send_signal(signal.SIGTERM)  # stops cleanly
-        assert second.wait(30) == 0, second.stderr.read().decode()[-2000:]
+        assert second.wait(30) == 0, _log_tail(second)
     finally:
         second.kill()
     assert effect_counts(db) == (total, total), "an event was applied twice"
