@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from services.notifications import subscriptions
 from shared import tracing
-from shared.contracts import build_event
 from services.notifications.delivery import Deliverer
 from services.notifications.models import DeliveryAttempt, Notification
 from services.notifications.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify

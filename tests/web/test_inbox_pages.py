@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import requests
 
 from shared import clock
 from tests.support import wait_until
