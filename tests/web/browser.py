@@ -5,7 +5,11 @@ would, and screenshots. The fixtures are in tests/web/conftest.py; each browser 
 own organisations and usernames, so the modules can share the system in any order."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import requests
+
+from shared import clock
 
 from shared.config import ROOT
 from tests.system import System
@@ -53,3 +57,30 @@ def shot(page, name: str) -> None:
     """A full-page screenshot in screenshots/ (git-ignored; the README names the ones to look at)."""
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def admit_today(system: System, *, cell: str, deciding_org: str, full_name: str, national_id: str,
+                gender: str = "male", number: int = 9) -> str:
+    """A candidate of `cell` taken through the pipeline to admission today through the candidate
+    API (listed, class, application with two official introducers, resolution, the decision of
+    `deciding_org`); returns the candidate's id."""
+    today = clock.today()
+    made = api(system, "candidates", "POST", "/candidates", json={
+        "full_name": full_name, "date_of_birth": "2000-05-01", "gender": gender,
+        "ethnicity": "Kinh", "religion": None, "education_level": "university", "occupation_group": "student",
+        "national_id": national_id, "org_code": cell, "listed_on": (today - timedelta(days=700)).isoformat(),
+        "youth_union_member": False, "helpers": ["Lê Văn Bình"]})
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    for step in ({"to": "trained", "date": (today - timedelta(days=600)).isoformat(),
+                  "training_certificate_number": f"GCN-{number}"},
+                 {"to": "applied", "date": (today - timedelta(days=200)).isoformat(), "introducers": [
+                     {"full_name": "Lê Văn Bình", "official_member": True},
+                     {"full_name": "Trần Thị Cúc", "official_member": True}]},
+                 {"to": "proposed", "date": (today - timedelta(days=20)).isoformat(),
+                  "decision_number": f"{number}/NQ-CB"},
+                 {"to": "admitted", "date": today.isoformat(), "decision_number": f"{number}-QĐ/ĐU",
+                  "deciding_org_code": deciding_org}):
+        answer = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        assert answer.status_code == 201, answer.text
+    return cid

@@ -13,7 +13,6 @@ go to screenshots/ (README: Dashboard).
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -22,8 +21,7 @@ import requests
 
 from shared import clock
 from tests.support import wait_until
-from tests.system import System
-from tests.web.browser import DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import admit_today, DESKTOP, PHONE, api, make_account, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WARD, CELL, OTHER_WARD = "P-DONG-SON", "P-DONG-SON-CB1", "P-QUANG-CAT"
@@ -50,28 +48,6 @@ def ward(system):
 def figures_of(page) -> dict[str, str]:
     return {name: page.locator(f'#live [data-figure="{name}"]').inner_text()
             for name in ("admitted", "target", "percent")}
-
-
-def admit_today(system: System, cell: str) -> None:
-    """A candidate taken through the pipeline to admission today, through the candidate API."""
-    today = clock.today()
-    made = api(system, "candidates", "POST", "/candidates", json={
-        "full_name": "Nguyễn Văn Trình Duyệt", "date_of_birth": "2000-05-01", "gender": "male",
-        "ethnicity": "Kinh", "religion": None, "education_level": "university", "occupation_group": "student",
-        "national_id": "038200000111", "org_code": cell, "listed_on": (today - timedelta(days=700)).isoformat(),
-        "youth_union_member": False, "helpers": ["Lê Văn Bình"]})
-    assert made.status_code == 201, made.text
-    cid = made.json()["id"]
-    for step in ({"to": "trained", "date": (today - timedelta(days=600)).isoformat(),
-                  "training_certificate_number": "GCN-TD-1"},
-                 {"to": "applied", "date": (today - timedelta(days=200)).isoformat(), "introducers": [
-                     {"full_name": "Lê Văn Bình", "official_member": True},
-                     {"full_name": "Trần Thị Cúc", "official_member": True}]},
-                 {"to": "proposed", "date": (today - timedelta(days=20)).isoformat(), "decision_number": "9/NQ-CB"},
-                 {"to": "admitted", "date": today.isoformat(), "decision_number": "9-QĐ/ĐU",
-                  "deciding_org_code": WARD}):
-        answer = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
-        assert answer.status_code == 201, answer.text
 
 
 def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
@@ -144,7 +120,8 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     page.goto(f"{web}/org/{WARD}")
     wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
                timeout=60, message="the candidate service never learnt the cell")
-    admit_today(system, CELL)
+    admit_today(system, cell=CELL, deciding_org=WARD, full_name="Nguyễn Văn Trình Duyệt",
+                national_id="038200000111")
     page.wait_for_function("document.querySelector('#live [data-figure=\"admitted\"]').textContent.trim() === '1'",
                            timeout=60_000)
     assert figures_of(page)["percent"] == "33,33%"

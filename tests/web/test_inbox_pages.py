@@ -13,14 +13,12 @@ desktop and phone size, in screenshots/.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
 from shared import clock
 from tests.support import wait_until
-from tests.system import System
-from tests.web.browser import DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import admit_today, DESKTOP, PHONE, api, make_account, shot, sign_in
 from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -51,28 +49,6 @@ def ward(system):
                         by_org=CITY, password=PASSWORD)
 
 
-def admit_today(system: System) -> None:
-    """A candidate of the cell taken through the pipeline to admission today, through the candidate API."""
-    today = clock.today()
-    made = api(system, "candidates", "POST", "/candidates", json={
-        "full_name": "Trần Thị Hộp Thư", "date_of_birth": "1999-03-02", "gender": "female",
-        "ethnicity": "Kinh", "religion": None, "education_level": "university", "occupation_group": "student",
-        "national_id": "038199001212", "org_code": CELL, "listed_on": (today - timedelta(days=700)).isoformat(),
-        "youth_union_member": False, "helpers": ["Lê Văn Bình"]})
-    assert made.status_code == 201, made.text
-    cid = made.json()["id"]
-    for step in ({"to": "trained", "date": (today - timedelta(days=600)).isoformat(),
-                  "training_certificate_number": "GCN-HT-1"},
-                 {"to": "applied", "date": (today - timedelta(days=200)).isoformat(), "introducers": [
-                     {"full_name": "Lê Văn Bình", "official_member": True},
-                     {"full_name": "Trần Thị Cúc", "official_member": True}]},
-                 {"to": "proposed", "date": (today - timedelta(days=20)).isoformat(), "decision_number": "12/NQ-CB"},
-                 {"to": "admitted", "date": today.isoformat(), "decision_number": "12-QĐ/ĐU",
-                  "deciding_org_code": WARD}):
-        answer = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
-        assert answer.status_code == 201, answer.text
-
-
 def unread_badge(page) -> str:
     return page.locator("#unread-badge .count").get_attribute("data-unread")
 
@@ -92,7 +68,8 @@ def test_the_quota_met_notice_arrives_live_and_is_read(system, ward, browser):
         path = f"/organizations/{CELL}" if service == "candidates" else f"/inbox/{CELL}/unread"
         wait_until(lambda: api(system, service, "GET", path).status_code == 200, timeout=60,
                    message=f"the {service} service never learnt the cell")
-    admit_today(system)
+    admit_today(system, cell=CELL, deciding_org=WARD, full_name="Trần Thị Hộp Thư", gender="female",
+                national_id="038300001212", number=12)
 
     page.wait_for_selector('#inbox-items [data-notice="quota_met"]', timeout=60_000)
     notice = page.locator('#inbox-items [data-notice="quota_met"]')
