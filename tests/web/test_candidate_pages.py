@@ -8,8 +8,9 @@ takes the candidate through class → application (two introducers) → cell res
 candidate's page; an application whose second introducer is not an official member is refused
 with the rule in Vietnamese next to the introducers and changes nothing. A name correction shows in
 the history with its author. A ward officer records the admission decision on the page and the
-quota API counts the admission. Screenshots of the list and the candidate's page, desktop and
-phone, go to screenshots/ (README: Dashboard); at phone size neither page is wider than the screen.
+quota API counts the admission, and the "quota met" notices of the cell (a quota of 1 the ward
+assigned) and of the ward itself appear in the ward's inbox, open in another tab, without a
+reload. Screenshots of the list and the candidate's page, desktop and phone, go to screenshots/ (README: Dashboard); at phone size neither page is wider than the screen.
 """
 from __future__ import annotations
 
@@ -47,9 +48,12 @@ def system(browser_system):
         made = api(browser_system, "quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert made.status_code == 201, made.text
-    put = api(browser_system, "quota", "PUT", f"/organizations/{WARD}/quotas/{YEAR}",
-              json={"target": 1, "assigner_org_code": "TP-THANH-HOA"})
-    assert put.status_code == 200, put.text
+    # The ward's quota of 1 from the city, and the cell's quota of 1 from the ward: its "quota met"
+    # notice goes to the ward's inbox.
+    for code, assigner in ((WARD, "TP-THANH-HOA"), (CELL, WARD)):
+        put = api(browser_system, "quota", "PUT", f"/organizations/{code}/quotas/{YEAR}",
+                  json={"target": 1, "assigner_org_code": assigner})
+        assert put.status_code == 200, put.text
     for username, full_name, org in ((SECRETARY, "Bí thư Chi bộ Thử Nghiệm", CELL), (OFFICER, "Cán bộ Phường Thử", WARD)):
         make_account(browser_system, username=username, full_name=full_name, org=org, role="officer",
                      by_org="TP-THANH-HOA", password=PASSWORD)
@@ -157,10 +161,14 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
     shot(page, "candidate-desktop")
     context.close()
 
-    # The ward officer records the committee's decision; the quota API counts the admission.
+    # The ward officer records the committee's decision; the quota API counts the admission, and the
+    # ward's inbox, open in another tab, shows the "quota met" notices without a reload.
     context = browser.new_context(viewport=DESKTOP, locale="vi-VN")
     page = context.new_page()
     sign_in(page, web, username=OFFICER, password=PASSWORD)
+    inbox = context.new_page()
+    inbox.goto(f"{web}/inbox")
+    assert inbox.locator('#inbox-items [data-notice="quota_met"]').count() == 0
     page.goto(f"{web}/org/{WARD}/candidates?stage=proposed")
     page.click(f'tr[data-candidate="{cid}"] a')
     record_step(page, "admitted", {'input[name="date"]': TODAY.isoformat(),
@@ -170,6 +178,9 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
     wait_until(lambda: api(system, "quota", "GET", f"/organizations/{WARD}/progress",
                            params={"period": YEAR}).json()["admitted"] == 1,
                timeout=60, message="the quota service never counted the admission")
+    notices = inbox.locator('#inbox-items [data-notice="quota_met"]')
+    notices.filter(has_text="Chi bộ khu phố Thử Nghiệm").wait_for(timeout=60_000)  # the cell's quota
+    notices.filter(has_text="Đảng bộ phường Thử Nghiệm").wait_for(timeout=60_000)  # and the ward's own
     page.goto(f"{web}/org/{WARD}/candidates")
     row = page.locator(f'tr[data-candidate="{cid}"]')
     assert "Hết thời gian dự bị" in row.inner_text()  # the probation's end is what is due next
