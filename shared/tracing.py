@@ -61,18 +61,27 @@ class TraceContext:
 
 def parse(traceparent: object, tracestate: object = None) -> TraceContext | None:
     """The context a `traceparent` (and `tracestate`) names, or None when it is missing or not a
-    valid W3C traceparent (which the standard says to ignore: a new trace starts)."""
+    valid W3C traceparent (which the standard says to ignore: a new trace starts).
+
+    The checks are OpenTelemetry's propagator's, on its own pattern, without building its Context
+    objects: a consumer parses one per event, and extract() cost ~20-70 µs of it where this costs
+    about 2 µs (tests/shared/test_tracing.py holds the two to the same answers)."""
     if not isinstance(traceparent, str) or not traceparent or len(traceparent) > MAX_TRACEPARENT:
         return None
-    carrier = {TRACEPARENT: traceparent}
-    if isinstance(tracestate, str) and tracestate and len(tracestate) <= MAX_TRACESTATE:
-        carrier[TRACESTATE] = tracestate
-    span = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
-    if not span.is_valid:
+    match = _TRACEPARENT.search(traceparent)
+    if match is None:
         return None
-    state = span.trace_state.to_header() if span.trace_state else ""
-    return TraceContext(f"{span.trace_id:032x}", f"{span.span_id:016x}", bool(span.trace_flags.sampled),
-                        state or None)
+    version, trace_id, span_id, flags, rest = match.groups()
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN or version == "ff" or (version == "00" and rest):
+        return None
+    state = None
+    if isinstance(tracestate, str) and tracestate and len(tracestate) <= MAX_TRACESTATE:
+        state = trace.TraceState.from_header([tracestate]).to_header() or None
+    return TraceContext(trace_id, span_id, bool(int(flags, 16) & 0x01), state)
+
+
+_TRACEPARENT = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 
 def start() -> TraceContext:
