@@ -322,8 +322,8 @@ def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(cluster, system, r
     wait_until(lambda: len(receiver.received) >= CELLS + 1, timeout=300, message="quota met notices missing")
     wait_until(lambda: groups_caught_up(cluster.bootstrap, system.namespace), timeout=300,
                message="the consumer groups did not catch up")
-    wait_until(lambda: not api(session, system, "notifications", "GET", "/notifications",
-                               params={"status": "pending", "limit": 1}).json(),
+    wait_until(lambda: api(session, system, "notifications", "GET", "/notifications",
+                           params={"status": "pending", "per_page": 1}).json()["total"] == 0,
                timeout=120, message="notices still waiting for delivery")
     figures["settled_s"] = time.monotonic() - started
 
