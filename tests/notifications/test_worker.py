@@ -117,7 +117,7 @@ def test_met_quota_on_the_broker_reaches_the_webhook_once(db, processes, publish
     processes.deliverer()
     event = quota_met()
     publish(event)
-    wait_until(lambda: receiver.count() >= 1, timeout=60, message="the webhook never received the notice")
+    wait_until(lambda: receiver.count() >= 1, timeout=180, message="the webhook never received the notice")
     [request] = receiver.requests
     assert verify(secret, request["body"], request["headers"][SIGNATURE_HEADER])
     assert receiver.payloads()[0]["text"] == SENTENCE
@@ -127,13 +127,13 @@ def test_met_quota_on_the_broker_reaches_the_webhook_once(db, processes, publish
     publish(event)
     publish(quota_met())
     publish(quota_met(period="2025"))
-    wait_until(lambda: receiver.count() >= 2, timeout=60, message="the later notice never arrived")
+    wait_until(lambda: receiver.count() >= 2, timeout=180, message="the later notice never arrived")
     assert [p["period"] for p in receiver.payloads()] == ["2024", "2025"]
 
     # A consumer that lost its offsets (another group) replays the topic from the start: nothing new.
     before = len(processes.outcomes)
     processes.consumer(group_id=processes.settings.group("notifications-replay"))
-    wait_until(lambda: processes.outcomes[before:].count("seen") >= 4, timeout=60, message="replay did not finish")
+    wait_until(lambda: processes.outcomes[before:].count("seen") >= 4, timeout=180, message="replay did not finish")
     assert processes.outcomes[before:] == ["seen"] * 4  # none applied again
     assert webhook_notices(db) == 2 and receiver.count() == 2
 
@@ -143,7 +143,7 @@ def test_two_consumer_replicas_make_one_notice_each(db, processes, publish, rece
     subscribe(db, "TH", receiver.url, include_subtree=True)
     replicas = [processes.consumer(), processes.consumer()]
     wait_until(lambda: all(r._consumer is not None and r._consumer.assignment() for r in replicas),
-               timeout=60, message="both replicas never got partitions")
+               timeout=180, message="both replicas never got partitions")
     processes.deliverer()
     wards = ["DONGSON", "QUANGCAT", "DONGSON-1", "TPTH", "TH"] + [f"WARD-{i}" for i in range(7)]
     for ward in wards:
@@ -153,7 +153,7 @@ def test_two_consumer_replicas_make_one_notice_each(db, processes, publish, rece
         publish(quota_met(ward, parent="TPTH" if ward.startswith("WARD") else None))  # re-published, new id
     wait_until(lambda: processes.outcomes.count("seen") >= 3 * len(wards), timeout=90,
                message="events not all consumed")
-    wait_until(lambda: receiver.count() >= len(wards), timeout=60, message="notices not all delivered")
+    wait_until(lambda: receiver.count() >= len(wards), timeout=180, message="notices not all delivered")
     assert sorted(p["org_code"] for p in receiver.payloads()) == sorted(wards)
     assert webhook_notices(db) == len(wards)
     assert processes.outcomes.count("applied") >= len(wards)
