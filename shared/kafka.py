@@ -134,7 +134,11 @@ def _align_configs(admin: KafkaAdminClient, configs: dict[str, dict[str, str]]) 
     stale = [ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted) for name, wanted in configs.items()
              if any(current.get(name, {}).get(k) != v for k, v in wanted.items())]
     if stale:
-        admin.alter_configs(stale)
+        # raise_on_unknown=False: kafka-python checks the keys against the topic's described
+        # dynamic configs, which a topic created a moment ago may not show yet (it then refused
+        # retention.ms itself, and a worker starting on a fresh cluster exited); the broker
+        # validates the keys anyway.
+        admin.alter_configs(stale, raise_on_unknown=False)
         log.info("topic configuration set", extra={"topics": [r.name for r in stale]})
 
 
