@@ -57,7 +57,7 @@ def consumed(runner, until, message):
     thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        wait_until(until, timeout=90, message=message)
+        wait_until(until, timeout=180, message=message)  # a group re-joining under load takes its time
     finally:
         stop.set()
         thread.join(timeout=30)
