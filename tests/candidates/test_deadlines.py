@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from services.candidates import deadlines
 from services.candidates.models import Transition
+from shared import clock
 from tests.candidates.factories import auth, create, evidence, walk
 
 
@@ -28,7 +29,7 @@ def test_each_stage_has_its_deadline_and_passed_ones_are_late(client):
     # Certificate of 2022-03-01, valid 60 months: expires 2027-03-01 (the test clock is today).
     trained = found[ids["trained"]]["next_deadline"]
     assert trained["kind"] == "certificate_expiring" and trained["due_date"] == "2027-03-01"
-    assert trained["late"] is (date.today() > date(2027, 3, 1))
+    assert trained["late"] is (clock.today() > date(2027, 3, 1))
     # Resolution 2022-09-01: the decision was due 60 working days later, 2022-11-24; long passed.
     assert found[ids["proposed"]]["next_deadline"] == {"kind": "decision_overdue", "due_date": "2022-11-24",
                                                       "late": True}

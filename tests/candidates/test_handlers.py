@@ -10,7 +10,7 @@ from services.candidates.models import Candidate, Transfer
 from tests.candidates.factories import auth, candidate_body, create
 from tests.support import org_state
 
-FUTURE = date.today() + timedelta(days=30)
+FUTURE = clock.today() + timedelta(days=30)
 
 
 def apply(db, handler, **data):

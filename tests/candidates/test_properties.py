@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.candidates.pipeline import ALLOWED, STAGES, TARGETS, stage_after
+from shared import clock
 from tests.candidates.factories import auth, candidate_body, evidence
 
 START = date(2012, 1, 2)
@@ -52,7 +53,7 @@ def test_no_sequence_of_requests_leaves_an_invalid_state(client, born, youth_uni
     url = f"/api/v1/candidates/{cid}"
     stage, lines, on = "source", 1, START
     for target, delta, kind in steps:
-        on = min(on + timedelta(days=delta), date.today())
+        on = min(on + timedelta(days=delta), clock.today())
         resp = client.post(f"{url}/transitions", json=request_body(target, on, kind), headers=auth())
         assert resp.status_code < 500, resp.json
         expected = stage_after(stage, target)

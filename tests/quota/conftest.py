@@ -1,13 +1,13 @@
 """Fixtures of the quota service's tests: its database, app, tokens and helpers."""
 from __future__ import annotations
 
-from datetime import date
 
 import pytest
 
 from services.quota.app import create_app
 from services.quota.models import Base
 from tests.keys import token as issue_token
+from shared import clock
 from shared.db import Database
 
 
@@ -74,4 +74,4 @@ def table_counts(db: Database) -> dict[str, int]:
                 for name, table in Base.metadata.tables.items()}
 
 
-TODAY = date.today()
+TODAY = clock.today()

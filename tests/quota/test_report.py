@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from services.quota.ledger import AdmissionChange, apply_changes
 from services.quota.models import ATTRIBUTES
 from services.quota.report_xlsx import XLSX
+from shared import clock
 from tests.quota.conftest import add_org
 
 NO_FLAGS = dict.fromkeys(ATTRIBUTES, False)
@@ -51,7 +52,7 @@ def test_report_as_json_and_xlsx(client, admin, db):
     assert ws["A1"].value == "BÁO CÁO KẾT QUẢ PHÁT TRIỂN ĐẢNG VIÊN MỚI"
     assert "Đảng bộ thành phố Thanh Hóa (TP-THANH-HOA)" in ws["A3"].value and "Năm 2024" in ws["A4"].value
     assert ws["C5"].value == datetime(2024, 12, 30) and ws["C5"].number_format == "dd/mm/yyyy"
-    assert ws["C6"].value.date() == date.today()
+    assert ws["C6"].value.date() == clock.today()
     headers = [ws.cell(row=8, column=c).value for c in range(1, 15)]
     assert headers == ["STT", "Mã", "Tổ chức đảng", "Chỉ tiêu", "Đã kết nạp", "Tỷ lệ so với chỉ tiêu", "Tình trạng",
                        "Học sinh, sinh viên", "Doanh nghiệp ngoài nhà nước", "Nữ", "Dân tộc thiểu số",

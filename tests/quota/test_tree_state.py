@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import MetaData
 
 from services.quota.tree import SqlTree
+from shared import clock
 from shared.db import Database, messaging_tables
 from shared.relay import OutboxRelay
 from shared.replica import TreeReplica, replica_tables
@@ -16,9 +17,9 @@ from tests.quota.conftest import add_org, thanh_hoa_tree
 from tests.support import fresh_database
 
 pytestmark = pytest.mark.integration
-FUTURE = date.today() + timedelta(days=30)
+FUTURE = clock.today() + timedelta(days=30)
 DAYS = [date(2019, 6, 1), date(2020, 1, 1), date(2024, 6, 1), date(2024, 12, 31), date(2025, 1, 1),
-        date(2025, 7, 1), date.today(), FUTURE - timedelta(days=1), FUTURE, date(2099, 1, 1)]
+        date(2025, 7, 1), clock.today(), FUTURE - timedelta(days=1), FUTURE, date(2099, 1, 1)]
 
 
 def history_with_every_kind_of_change(client, admin):
