@@ -57,6 +57,11 @@ DELIVERIES = Counter("chitieu_deliveries_total", "Delivery attempts of notices, 
 RECONCILE_DIFFERENCES = Counter("chitieu_reconcile_differences_total",
                                 "Redis progress figures found different from the database counters and repaired")
 
+# --- the quota API's kept progress answers (services/quota/answers.py) --------------------------
+PROGRESS_ANSWERS = Counter("chitieu_progress_answers_total",
+                           "Progress answers: kept from an earlier request (hit), computed and kept (miss), "
+                           "computed for a cut-off (not_kept)", ["outcome"])
+
 # --- every worker loop (shared/heartbeat.py) ---------------------------------------------------
 HEARTBEAT = Gauge("chitieu_worker_heartbeat_timestamp_seconds", "When the worker's loop last turned (Unix time)",
                   ["process"])

@@ -23,6 +23,11 @@ stopped: a page of rebuild blocks the few rows it holds for the time of one Redi
 A hash with no counter row (left by a restore from an older backup, or written by hand) is
 deleted under the tree lock taken exclusively, which holds off every apply (the only way a row
 appears), so a row created meanwhile cannot be mistaken for one that does not exist.
+
+Every write of hashes also moves `<ns>:progress-version`, in the same script (atomically), so an
+answer computed from the hashes can be kept while the version stays put (answers.py). It starts
+from the clock's microseconds when absent, so a Redis emptied and written again never repeats a
+version an old answer was kept under.
 """
 from __future__ import annotations
 
@@ -75,6 +80,7 @@ class ProgressStore:
         self.redis = client
         self.settings = settings
         self._prefix = settings.redis_key("progress", "")
+        self._version_key = settings.redis_key("progress-version")
 
     def key(self, org_code: str, period: str) -> str:
         return self.settings.redis_key("progress", org_code, period)
@@ -88,6 +94,10 @@ class ProgressStore:
         flat = json.loads(_HGETALL_JSON(keys=[self.key(org, period) for org, period in keys], client=self.redis))
         # cjson writes an empty table (a missing hash) as {}, a full one as [field, value, ...].
         return [{h[i]: int(h[i + 1]) for i in range(0, len(h), 2)} if h else {} for h in flat]
+
+    def version(self) -> str | None:
+        """Moves with every write of any hash; None until the first write after Redis was emptied."""
+        return self.redis.get(self._version_key)
 
     # --- writers: each holds the rows it copies (see the module's docstring) -------------------
     def project(self, db: Database, keys: Iterable[Key]) -> None:
@@ -163,7 +173,7 @@ class ProgressStore:
         for i in range(0, len(items), PAGE):
             page = [[self.key(org, period), *(str(values[f]) for f in FIELDS)] for (org, period), values
                     in items[i:i + PAGE]]
-            _HSET_ROWS(args=[json.dumps(FIELDS), json.dumps(page)], client=self.redis)
+            _HSET_ROWS(keys=[self._version_key], args=[json.dumps(FIELDS), json.dumps(page)], client=self.redis)
 
     def _delete_orphans(self, db: Database) -> dict[Key, dict[str, str]]:
         """Delete the hashes that have no counter; returns what they held."""
@@ -184,13 +194,20 @@ class ProgressStore:
             held = dict(zip(orphans, pipe.execute()))
             if orphans:
                 self.redis.delete(*[self.key(*k) for k in orphans])
+                _HSET_ROWS(keys=[self._version_key], args=[json.dumps(FIELDS), "[]"], client=self.redis)
         return held
 
 
 class _HsetRows:
-    """HSET every row of a JSON page [[key, value, ...], ...] with the JSON list of field names."""
+    """HSET every row of a JSON page [[key, value, ...], ...] with the JSON list of field names, and
+    move the version (KEYS[1])."""
 
     SOURCE = """
+    if redis.call('EXISTS', KEYS[1]) == 0 then
+        local now = redis.call('TIME')
+        redis.call('SET', KEYS[1], now[1] .. string.sub('00000' .. now[2], -6))
+    end
+    redis.call('INCR', KEYS[1])
     local fields = cjson.decode(ARGV[1])
     local rows = cjson.decode(ARGV[2])
     for _, row in ipairs(rows) do
@@ -204,8 +221,8 @@ class _HsetRows:
     return #rows
     """
 
-    def __call__(self, *, args, client):
-        return client.register_script(self.SOURCE)(keys=[], args=args, client=client)
+    def __call__(self, *, keys, args, client):
+        return client.register_script(self.SOURCE)(keys=keys, args=args, client=client)
 
 
 _HSET_ROWS = _HsetRows()

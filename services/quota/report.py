@@ -55,11 +55,17 @@ def figures_of(session: Session, store: ProgressStore, codes: list[str], *, peri
                cut_off: date | None) -> dict[str, dict[str, int]]:
     """Each organisation's figures for `period`: live (Redis) with no cut-off or one on or after the
     period's last day; otherwise the admissions dated up to `cut_off` (none before the period)."""
-    if cut_off is None or cut_off >= period.end - timedelta(days=1):
+    if live_figures(period, cut_off):
         return dict(zip(codes, store.figures([(c, period.code) for c in codes])))
     if cut_off < period.start:
         return {c: dict.fromkeys(FIELDS, 0) for c in codes}
     return daily.sums(session, codes, start=period.start, last=cut_off)
+
+
+def live_figures(period: Period, cut_off: date | None) -> bool:
+    """True if the figures as of `cut_off` are the live ones (Redis): none, or one on or after the
+    period's last day."""
+    return cut_off is None or cut_off >= period.end - timedelta(days=1)
 
 
 def _rank_key(rank_by: str, figures: dict, quotas: dict):

@@ -17,7 +17,7 @@ from shared.redis_client import get_redis
 from shared.spreadsheets import XLSX_MIMETYPE, xlsx_template
 from shared.web import current_db
 
-from . import importer, organizations, quotas, tree_preview
+from . import answers, importer, organizations, quotas, tree_preview
 from .forecast import forecast as forecast_of
 from .pace import pace_series
 from .search import search_organizations, top_organizations
@@ -305,12 +305,19 @@ def progress(query, code):
     """Tiến độ so với kế hoạch, cơ cấu, trạng thái, xếp hạng tổ chức trực thuộc /
     Progress against plan, composition, status, and each child ranked by achievement; the children
     come a page at a time (page, per_page; children_total, children_next and a Link header)."""
+    store = _store()
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
-        report = progress_report(session, _store(), org_code=code, period=query["period"], as_of=query["as_of"],
-                                 rank_by=query["rank_by"], offset=offset(query), limit=query["per_page"])
+        # A kept answer while the tree, quotas and figures stay the same (answers.py).
+        key = answers.progress_key(session, store, period=quotas.check_period(query["period"]), as_of=query["as_of"])
+        return answers.PROGRESS.respond(key, lambda: _progress_answer(session, store, code, query))
+
+
+def _progress_answer(session, store: ProgressStore, code: str, query: dict) -> tuple[dict, dict]:
+    report = progress_report(session, store, org_code=code, period=query["period"], as_of=query["as_of"],
+                             rank_by=query["rank_by"], offset=offset(query), limit=query["per_page"])
     page, headers = page_of(report["children"], total=report["children_total"], query=query)
-    return {**report, "children_next": page["next"]}, headers
+    return ProgressOut().dump({**report, "children_next": page["next"]}), headers
 
 
 @blp.route("/<code>/forecast")
