@@ -65,6 +65,11 @@ class Answers:
         response.set_etag(answer.etag)
         return response.make_conditional(request)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+
     def _get(self, key: tuple) -> Answer | None:
         with self._lock:
             answer = self._kept.get(key)

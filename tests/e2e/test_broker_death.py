@@ -49,7 +49,6 @@ from services.candidates.registry import make_national_id
 from shared.config import ROOT
 from tests.support import PG_URL, end_offsets, wait_until
 from tests.system import System
-from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -145,19 +144,6 @@ def system(tmp_path_factory, real_stack, cluster):
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    r = WebhookReceiver()
-    yield r
-    r.close()
-
-
-def api(session: requests.Session, system: System, service: str, method: str, path: str, **kwargs):
-    # A token per request: on a loaded machine the test lasts longer than a token lives.
-    return session.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(), timeout=900,
-                           **kwargs)
 
 
 def people_csv() -> bytes:
@@ -266,24 +252,23 @@ def outbox_states(system: System) -> dict[str, int]:
 def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(cluster, system, receiver):
     figures: dict[str, float] = {}
     started = time.monotonic()
-    session = requests.Session()
     pids = {name: p.pid for name, p in system.processes.items()}
 
     tree = [(PROVINCE, "Đảng bộ tỉnh Thử", "province", None), (WARD, "Đảng bộ phường Thử", "grassroots", PROVINCE)]
     tree += [(code, f"Chi bộ khu phố {n}", "cell", WARD) for n, code in enumerate(CELL_CODES, start=1)]
     for code, name, type_, parent in tree:
-        resp = api(session, system, "quota", "POST", "/organizations", json={
+        resp = system.api("quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert resp.status_code == 201, resp.text
     figures["tree_s"] = time.monotonic() - started
     for code, target in [(WARD, N)] + [(code, 1) for code in CELL_CODES]:
-        resp = api(session, system, "quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
+        resp = system.api("quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
         assert resp.status_code in (200, 201), resp.text
-    wait_until(lambda: api(session, system, "notifications", "POST", "/subscriptions", json={
+    wait_until(lambda: system.api("notifications", "POST", "/subscriptions", json={
         "org_code": WARD, "include_subtree": True, "events": ["quota_met"], "channel": "webhook",
         "target": receiver.url}).status_code == 201 or None, timeout=120,
         message="the notification service never learnt the ward")
-    wait_until(lambda: api(session, system, "candidates", "GET", f"/organizations/{CELL_CODES[-1]}").status_code == 200,
+    wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL_CODES[-1]}").status_code == 200,
                timeout=120, message="the candidate service never learnt the cells")
 
     figures["replicas_ready_s"] = time.monotonic() - started
@@ -292,7 +277,7 @@ def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(cluster, system, r
     assert topic_replication(cluster.bootstrap, topic) == ({3}, "2")
     assert topic_replication(cluster.bootstrap, "__consumer_offsets") == ({3}, "2")  # the broker's default
 
-    listed = api(session, system, "candidates", "POST", "/candidates/import",
+    listed = system.api("candidates", "POST", "/candidates/import",
                  files={"file": ("danh-sach.csv", people_csv(), "text/csv")})
     assert listed.status_code == 201, listed.text
     ids = listed.json()["candidate_ids"]
@@ -307,31 +292,31 @@ def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(cluster, system, r
     for number, chunk in enumerate(chunks):
         if number == KILL_AFTER:
             cluster.kill(victim)
-            figures["admitted_when_killed"] = progress(session, system, WARD)["admitted"]
+            figures["admitted_when_killed"] = progress(system, WARD)["admitted"]
             figures["killed_at_s"] = time.monotonic() - started
-        resp = api(session, system, "candidates", "POST", "/admission-decisions",
+        resp = system.api("candidates", "POST", "/admission-decisions",
                    files={"file": ("quyet-dinh.csv", decisions_csv(chunk, number * size), "text/csv")})
         assert resp.status_code == 201, resp.text
         assert resp.json()["recorded"] == len(chunk)
     figures["decided_s"] = time.monotonic() - started
     assert figures["admitted_when_killed"] < N, "the broker must die in the middle of the stream"
 
-    wait_until(lambda: progress(session, system, WARD)["admitted"] >= N, timeout=600,
+    wait_until(lambda: progress(system, WARD)["admitted"] >= N, timeout=600,
                message=f"the quota service did not count {N} admissions with a broker dead")
     figures["counted_s"] = time.monotonic() - started
     wait_until(lambda: len(receiver.received) >= CELLS + 1, timeout=300, message="quota met notices missing")
     wait_until(lambda: groups_caught_up(cluster.bootstrap, system.namespace), timeout=300,
                message="the consumer groups did not catch up")
-    wait_until(lambda: api(session, system, "notifications", "GET", "/notifications",
+    wait_until(lambda: system.api("notifications", "GET", "/notifications",
                            params={"status": "pending", "per_page": 1}).json()["total"] == 0,
                timeout=120, message="notices still waiting for delivery")
     figures["settled_s"] = time.monotonic() - started
 
     # Every admission counted once, in the ward and in each cell.
-    assert progress(session, system, WARD)["admitted"] == N
+    assert progress(system, WARD)["admitted"] == N
     per_cell = Counter(CELL_CODES[n % CELLS] for n in range(N))
     for code in CELL_CODES:
-        assert progress(session, system, code)["admitted"] == per_cell[code], code
+        assert progress(system, code)["admitted"] == per_cell[code], code
     # Every "quota met" notice delivered once.
     notices = Counter(r.json()["org_code"] for r in receiver.received if r.json()["kind"] == "quota_met")
     assert notices == Counter({**{code: 1 for code in CELL_CODES}, WARD: 1})
@@ -351,8 +336,8 @@ def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(cluster, system, r
           ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
 
 
-def progress(session: requests.Session, system: System, code: str) -> dict:
-    resp = api(session, system, "quota", "GET", f"/organizations/{code}/progress",
+def progress(system: System, code: str) -> dict:
+    resp = system.api("quota", "GET", f"/organizations/{code}/progress",
                params={"period": "2024", "as_of": "2024-12-31"})
     assert resp.status_code == 200, resp.text
     return resp.json()

@@ -40,13 +40,8 @@ def system(tmp_path_factory, real_stack):
         running.stop()
 
 
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(), timeout=900,
-                            **kwargs)
-
-
 def admitted(system: System) -> int:
-    resp = api(system, "quota", "GET", f"/organizations/{WARD}/progress",
+    resp = system.api("quota", "GET", f"/organizations/{WARD}/progress",
                params={"period": "2024", "as_of": "2024-12-31"})
     assert resp.status_code == 200, resp.text
     return resp.json()["admitted"]
@@ -77,7 +72,7 @@ def decisions_csv(ids: list[str], *, bad_row: int | None = None) -> bytes:
 
 
 def send(system: System, content: bytes) -> requests.Response:
-    return api(system, "candidates", "POST", "/admission-decisions",
+    return system.api("candidates", "POST", "/admission-decisions",
                files={"file": ("quyet-dinh-ket-nap.csv", content, "text/csv")})
 
 
@@ -90,15 +85,15 @@ def test_500_decisions_in_one_file_are_counted_once(system):
     for code, name, type_, parent in ((PROVINCE, "Đảng bộ tỉnh Thử", "province", None),
                                       (WARD, "Đảng bộ phường Thử", "grassroots", PROVINCE),
                                       (CELL, "Chi bộ khu phố Thử", "cell", WARD)):
-        resp = api(system, "quota", "POST", "/organizations", json={
+        resp = system.api("quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert resp.status_code == 201, resp.text
-    assert api(system, "quota", "PUT", f"/organizations/{WARD}/quotas/2024", json={"target": N}).status_code in (
+    assert system.api("quota", "PUT", f"/organizations/{WARD}/quotas/2024", json={"target": N}).status_code in (
         200, 201)
-    wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200, timeout=60,
+    wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL}").status_code == 200, timeout=60,
                message="the candidate service never learnt the cell")
 
-    listed = api(system, "candidates", "POST", "/candidates/import",
+    listed = system.api("candidates", "POST", "/candidates/import",
                  files={"file": ("danh-sach.csv", people_csv(), "text/csv")})
     assert listed.status_code == 201, listed.text
     ids = listed.json()["candidate_ids"]
@@ -120,7 +115,7 @@ def test_500_decisions_in_one_file_are_counted_once(system):
     assert refused.status_code == 422, refused.text
     assert list(refused.json()["errors"]) == [f"row {N // 2 + 1}"]
     assert "date" in refused.json()["errors"][f"row {N // 2 + 1}"]
-    page = api(system, "candidates", "GET", "/candidates", params={"org": CELL, "stage": "admitted"}).json()
+    page = system.api("candidates", "GET", "/candidates", params={"org": CELL, "stage": "admitted"}).json()
     assert page["total"] == 0
 
     accepted = send(system, decisions_csv(ids))
@@ -133,5 +128,5 @@ def test_500_decisions_in_one_file_are_counted_once(system):
     assert (again.json()["recorded"], again.json()["already_recorded"]) == (0, N)
     wait_until(lambda: quota_caught_up(system), timeout=60, message="the quota consumer did not catch up")
     assert admitted(system) == N
-    page = api(system, "candidates", "GET", "/candidates", params={"org": CELL, "stage": "admitted"}).json()
+    page = system.api("candidates", "GET", "/candidates", params={"org": CELL, "stage": "admitted"}).json()
     assert page["total"] == N

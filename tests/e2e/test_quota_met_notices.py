@@ -15,13 +15,11 @@ import time
 from datetime import date, timedelta
 
 import pytest
-import requests
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from tests.system import System
 from tests.support import KAFKA_BOOTSTRAP, end_offsets, wait_until
-from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 
@@ -41,18 +39,6 @@ def system(tmp_path_factory, real_stack):
         yield running
 
 
-@pytest.fixture(scope="module")
-def receiver():
-    r = WebhookReceiver()
-    yield r
-    r.close()
-
-
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers={
-        **system.headers(), **kwargs.pop("headers", {})}, timeout=30, **kwargs)
-
-
 def person(n: int, cell: str) -> dict:
     # A valid 12-digit national ID: province 038, century/gender digit (2000s male = 2), year 02.
     return {"full_name": f"Nguyễn Văn Thử {n}", "date_of_birth": "2002-05-0%d" % (n + 1), "gender": "male",
@@ -63,7 +49,7 @@ def person(n: int, cell: str) -> dict:
 
 def admit(system: System, n: int, cell: str, admitted_on: date) -> str:
     """Take a new candidate through the pipeline to admission, through the candidate API."""
-    resp = api(system, "candidates", "POST", "/candidates", json=person(n, cell))
+    resp = system.api("candidates", "POST", "/candidates", json=person(n, cell))
     assert resp.status_code == 201, resp.text
     cid = resp.json()["id"]
     steps = [
@@ -76,13 +62,13 @@ def admit(system: System, n: int, cell: str, admitted_on: date) -> str:
          "deciding_org_code": WARD},
     ]
     for step in steps:
-        resp = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        resp = system.api("candidates", "POST", f"/candidates/{cid}/transitions", json=step)
         assert resp.status_code == 201, resp.text
     return cid
 
 
 def progress(system: System, code: str) -> dict:
-    resp = api(system, "quota", "GET", f"/organizations/{code}/progress", params={"period": "2024",
+    resp = system.api("quota", "GET", f"/organizations/{code}/progress", params={"period": "2024",
                                                                                    "as_of": "2024-12-31"})
     assert resp.status_code == 200, resp.text
     return resp.json()
@@ -139,26 +125,26 @@ def replay_topics(system: System, topics: list[str]) -> int:
 
 def test_quota_met_is_notified_once_per_organisation_signed_and_in_vietnamese(system, receiver):
     for code, name, type_, parent in TREE:
-        resp = api(system, "quota", "POST", "/organizations", json={
+        resp = system.api("quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert resp.status_code == 201, resp.text
     for code, target in ((CELL1, 2), (WARD, 3)):
-        resp = api(system, "quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
+        resp = system.api("quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
         assert resp.status_code in (200, 201), resp.text
 
     # The other services learn the tree from the quota service's events.
-    wait_until(lambda: api(system, "notifications", "POST", "/subscriptions", json={
+    wait_until(lambda: system.api("notifications", "POST", "/subscriptions", json={
         "org_code": WARD, "include_subtree": True, "events": ["quota_met"], "channel": "webhook",
         "target": receiver.url}).status_code == 201 or None, timeout=60,
         message="the notification service never learnt the ward")
-    subscription = api(system, "notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()["items"]
+    subscription = system.api("notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()["items"]
     assert len(subscription) == 1
     # The secret is returned once, at creation: create a second subscription to learn one.
-    second = api(system, "notifications", "POST", "/subscriptions", json={
+    second = system.api("notifications", "POST", "/subscriptions", json={
         "org_code": WARD, "include_subtree": True, "events": ["quota_met"], "channel": "webhook",
         "target": receiver.url + "?second", "secret": "a-secret-of-the-provincial-system"})
     assert second.status_code == 201, second.text
-    wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL2}").status_code == 200,
+    wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL2}").status_code == 200,
                timeout=60, message="the candidate service never learnt the cells")
 
     admit(system, 1, CELL1, date(2024, 3, 4))
@@ -200,7 +186,7 @@ def test_quota_met_is_notified_once_per_organisation_signed_and_in_vietnamese(sy
     time.sleep(2)  # and give a wrongly sent duplicate notice the time to arrive
     assert len(receiver.received) == 4
     assert progress(system, CELL1)["admitted"] == 2 and progress(system, WARD)["admitted"] == 3
-    listed = api(system, "notifications", "GET", "/notifications", params={"org_code": WARD, "per_page": 500}).json()["items"]
+    listed = system.api("notifications", "GET", "/notifications", params={"org_code": WARD, "per_page": 500}).json()["items"]
     webhooks = [n for n in listed if n["channel"] == "webhook"]
     assert {(n["org_code"], n["status"]) for n in webhooks} == {(CELL1, "delivered"), (WARD, "delivered")}
     assert len(webhooks) == 4
@@ -209,7 +195,7 @@ def test_quota_met_is_notified_once_per_organisation_signed_and_in_vietnamese(sy
 def test_a_revoked_admission_is_taken_back_from_progress(system):
     cid = admit(system, 4, CELL2, date(2024, 6, 3))
     wait_until(lambda: progress(system, WARD)["admitted"] == 4, timeout=60, message="admission 4 not counted")
-    resp = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json={
+    resp = system.api("candidates", "POST", f"/candidates/{cid}/transitions", json={
         "to": "revoked", "date": "2024-06-10", "reason": "Quyết định kết nạp nhầm / admitted by mistake"})
     assert resp.status_code == 201, resp.text
     wait_until(lambda: progress(system, WARD)["admitted"] == 3, timeout=60, message="revocation not applied")

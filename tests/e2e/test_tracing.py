@@ -15,12 +15,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from shared import tracing
 from tests.support import wait_until
 from tests.system import System
-from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,18 +35,6 @@ def system(tmp_path_factory, real_stack):
                 env={"CHITIEU_LOG_LEVEL": "INFO", "CHITIEU_NOTIFY_BACKOFF_S": "0.2",
                      "CHITIEU_NOTIFY_BACKOFF_MAX_S": "1"}) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    r = WebhookReceiver()
-    yield r
-    r.close()
-
-
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers={
-        **system.headers(), **kwargs.pop("headers", {})}, timeout=30, **kwargs)
 
 
 def log_lines(system: System, process: str) -> list[dict]:
@@ -73,18 +59,18 @@ def test_one_admission_is_followed_by_its_trace_id_from_the_api_to_the_webhook(s
     for code, name, type_, parent in [(PROVINCE, "Đảng bộ tỉnh Thử Vết", "province", None),
                                       (WARD, "Đảng bộ phường Vết", "grassroots", PROVINCE),
                                       (CELL, "Chi bộ khu phố Vết", "cell", WARD)]:
-        resp = api(system, "quota", "POST", "/organizations", json={
+        resp = system.api("quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert resp.status_code == 201, resp.text
-    resp = api(system, "quota", "PUT", f"/organizations/{CELL}/quotas/2024", json={"target": 1})
+    resp = system.api("quota", "PUT", f"/organizations/{CELL}/quotas/2024", json={"target": 1})
     assert resp.status_code in (200, 201), resp.text
-    wait_until(lambda: api(system, "notifications", "POST", "/subscriptions", json={
+    wait_until(lambda: system.api("notifications", "POST", "/subscriptions", json={
         "org_code": CELL, "events": ["quota_met"], "channel": "webhook", "target": receiver.url}).status_code == 201,
         timeout=60, message="the notification service never learnt the cell")
-    wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
+    wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL}").status_code == 200,
                timeout=60, message="the candidate service never learnt the cell")
 
-    resp = api(system, "candidates", "POST", "/candidates", json={
+    resp = system.api("candidates", "POST", "/candidates", json={
         "full_name": "Lê Thị Vết", "date_of_birth": "2001-02-03", "gender": "female", "ethnicity": "Kinh",
         "religion": None, "education_level": "university", "occupation_group": "student",
         "national_id": "038301000013", "org_code": CELL, "listed_on": "2023-01-02", "youth_union_member": True,
@@ -97,10 +83,10 @@ def test_one_admission_is_followed_by_its_trace_id_from_the_api_to_the_webhook(s
                      {"full_name": "Lê Văn Bình", "official_member": True},
                      {"full_name": "Trần Thị Cúc", "official_member": True}]},
                  {"to": "proposed", "date": (admitted_on - timedelta(days=20)).isoformat(), "decision_number": "13/NQ-CB"}]:
-        resp = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        resp = system.api("candidates", "POST", f"/candidates/{cid}/transitions", json=step)
         assert resp.status_code == 201, resp.text
     # The admission itself, with the caller's trace and request id.
-    resp = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", headers={
+    resp = system.api("candidates", "POST", f"/candidates/{cid}/transitions", headers={
         "traceparent": GIVEN, "tracestate": "chitieu=test", "X-Request-Id": REQUEST_ID}, json={
         "to": "admitted", "date": admitted_on.isoformat(), "decision_number": "13-QĐ/ĐU", "deciding_org_code": WARD})
     assert resp.status_code == 201, resp.text

@@ -11,7 +11,6 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 
 from shared.config import ROOT
@@ -27,17 +26,12 @@ PROCESSES = ("web-api", "quota-api", "quota-relay", "quota-consumer", "candidate
 BEFORE, AFTER = 5, 100
 
 
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(),
-                            timeout=30, **kwargs)
-
-
 def admit(system: System, n: int) -> None:
     person = {"full_name": f"Trần Văn Lưu {n}", "date_of_birth": "2001-05-02", "gender": "male",
               "ethnicity": "Kinh", "religion": None, "education_level": "university",
               "occupation_group": "student", "national_id": f"038201{n:06d}", "org_code": CELL,
               "listed_on": "2023-01-02", "youth_union_member": False, "helpers": ["Lê Văn Bình"]}
-    resp = api(system, "candidates", "POST", "/candidates", json=person)
+    resp = system.api("candidates", "POST", "/candidates", json=person)
     assert resp.status_code == 201, resp.text
     cid = resp.json()["id"]
     admitted_on = date(2024, 3, 4) + timedelta(days=n % 200)
@@ -49,14 +43,14 @@ def admit(system: System, n: int) -> None:
         {"to": "proposed", "date": (admitted_on - timedelta(days=20)).isoformat(), "decision_number": f"{n}/NQ-CB"},
         {"to": "admitted", "date": admitted_on.isoformat(), "decision_number": f"{n}-QĐ/ĐU", "deciding_org_code": WARD},
     ):
-        resp = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        resp = system.api("candidates", "POST", f"/candidates/{cid}/transitions", json=step)
         assert resp.status_code == 201, resp.text
 
 
 def figures(system: System) -> dict:
     out = {}
     for code in (WARD, CELL):
-        resp = api(system, "quota", "GET", f"/organizations/{code}/progress",
+        resp = system.api("quota", "GET", f"/organizations/{code}/progress",
                    params={"period": "2024", "as_of": "2024-12-31"})
         assert resp.status_code == 200, resp.text
         out[code] = {k: v for k, v in resp.json().items() if k not in ("as_of", "generated_at")}
@@ -91,13 +85,13 @@ def test_restore_then_replay_gives_the_figures_after_the_admissions(kind, real_s
         system.start(only=PROCESSES)
         for code, name, type_, parent in ((WARD, "Đảng bộ phường Sao Lưu", "grassroots", None),
                                           (CELL, "Chi bộ khu phố Sao Lưu", "cell", WARD)):
-            resp = api(system, "quota", "POST", "/organizations", json={
+            resp = system.api("quota", "POST", "/organizations", json={
                 "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
             assert resp.status_code == 201, resp.text
         for code, target in ((CELL, 150), (WARD, 200)):
-            resp = api(system, "quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
+            resp = system.api("quota", "PUT", f"/organizations/{code}/quotas/2024", json={"target": target})
             assert resp.status_code in (200, 201), resp.text
-        wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
+        wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL}").status_code == 200,
                    timeout=60, message="the candidate service never learnt the cell")
         for n in range(BEFORE):
             admit(system, n)

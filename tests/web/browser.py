@@ -20,12 +20,6 @@ SHOTS = ROOT / "screenshots"
 DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
-def api(system: System, service: str, method: str, path: str, **kwargs) -> requests.Response:
-    """A call to a service's API as the national administrator."""
-    return requests.request(method, f"{system.url(service)}/api/v1{path}", headers=system.headers(),
-                            timeout=30, **kwargs)
-
-
 def make_account(system: System, *, username: str, full_name: str, org: str, role: str, by_org: str,
                  password: str) -> str:
     """An account created through the web API by an administrator of `by_org`, its one-time password
@@ -65,7 +59,7 @@ def admit_today(system: System, *, cell: str, deciding_org: str, full_name: str,
     API (listed, class, application with two official introducers, resolution, the decision of
     `deciding_org`); returns the candidate's id."""
     today = clock.today()
-    made = api(system, "candidates", "POST", "/candidates", json={
+    made = system.api("candidates", "POST", "/candidates", json={
         "full_name": full_name, "date_of_birth": "2000-05-01", "gender": gender,
         "ethnicity": "Kinh", "religion": None, "education_level": "university", "occupation_group": "student",
         "national_id": national_id, "org_code": cell, "listed_on": (today - timedelta(days=700)).isoformat(),
@@ -81,6 +75,6 @@ def admit_today(system: System, *, cell: str, deciding_org: str, full_name: str,
                   "decision_number": f"{number}/NQ-CB"},
                  {"to": "admitted", "date": today.isoformat(), "decision_number": f"{number}-QĐ/ĐU",
                   "deciding_org_code": deciding_org}):
-        answer = api(system, "candidates", "POST", f"/candidates/{cid}/transitions", json=step)
+        answer = system.api("candidates", "POST", f"/candidates/{cid}/transitions", json=step)
         assert answer.status_code == 201, answer.text
     return cid

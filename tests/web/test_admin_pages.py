@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from shared import clock
-from tests.web.browser import DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import DESKTOP, PHONE, make_account, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CITY = "TP-THANH-HOA"
@@ -34,7 +34,7 @@ TREE = [(W1, "Đảng bộ phường Thử Một", "grassroots", CITY), (f"{W1}-
 @pytest.fixture(scope="module")
 def system(browser_system):
     for code, name, kind, parent in TREE:
-        made = api(browser_system, "quota", "POST", "/organizations",
+        made = browser_system.api("quota", "POST", "/organizations",
                    json={"code": code, "name": name, "type": kind, "parent_code": parent, "effective_date": "2020-01-01"})
         assert made.status_code in (201, 409), made.text
     make_account(browser_system, username=ADMIN, full_name="Quản trị thành phố", org=CITY, role="admin",
@@ -138,7 +138,7 @@ def test_tree_changes_are_confirmed_with_their_consequences(system, browser):
     shot(page, "admin-tree-move-confirm-desktop")
     page.click("#confirm")
     page.wait_for_url(re.compile(r".*/admin/tree\?org="))
-    org = api(system, "quota", "GET", f"/organizations/{W1}-C2").json()
+    org = system.api("quota", "GET", f"/organizations/{W1}-C2").json()
     assert org["parent_history"][-1] == {"parent_code": W2, "valid_from": when.isoformat(), "valid_to": None}
 
     # A ward with two cells is dissolved: the confirmation names how many go where.
@@ -153,7 +153,7 @@ def test_tree_changes_are_confirmed_with_their_consequences(system, browser):
     shot(page, "admin-tree-dissolve-confirm-phone")
     page.click("#confirm")
     page.wait_for_url(re.compile(r".*/admin/tree\?org="))
-    assert api(system, "quota", "GET", f"/organizations/{W3}").json()["status"] == "dissolved"
+    assert system.api("quota", "GET", f"/organizations/{W3}").json()["status"] == "dissolved"
     assert requests.get(f"{quota}/api/v1/organizations/{W3}-C1", headers=system.headers(), timeout=30).json()[
         "parent_history"][-1]["parent_code"] == CITY
 

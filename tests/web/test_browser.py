@@ -21,7 +21,7 @@ import requests
 
 from shared import clock
 from tests.support import wait_until
-from tests.web.browser import admit_today, DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import admit_today, DESKTOP, PHONE, make_account, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WARD, CELL, OTHER_WARD = "P-DONG-SON", "P-DONG-SON-CB1", "P-QUANG-CAT"
@@ -59,7 +59,7 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     # The ward's figures equal the quota API's.
     page.click("text=Xem tiến độ của tổ chức")
     page.wait_for_url(f"{web}/org/{WARD}")
-    progress = api(system, "quota", "GET", f"/organizations/{WARD}/progress", params={"period": YEAR}).json()
+    progress = system.api("quota", "GET", f"/organizations/{WARD}/progress", params={"period": YEAR}).json()
     assert figures_of(page) == {"admitted": str(progress["admitted"]), "target": str(progress["target"]),
                                 "percent": progress["percent_display"]}
     assert page.locator('#live [data-figure="status"]').inner_text() == "Chưa bắt đầu"
@@ -91,7 +91,7 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     assert page.locator(f'tr[data-code="{CELL}"] [data-figure="target"]').inner_text() == "1"
     assert page.locator('[data-figure="allocation"]').inner_text() == "Phân bổ thiếu"  # 1 of 3
     assert "can-bo-dong-son" in page.locator("table.history").inner_text()
-    quotas = api(system, "quota", "GET", f"/organizations/{CELL}/quotas").json()
+    quotas = system.api("quota", "GET", f"/organizations/{CELL}/quotas").json()
     assert [(q["target"], q["assigner_org_code"]) for q in quotas if q["period"] == YEAR] == [(1, WARD)]
 
     # The report: the XLSX from the quota API, and the print view.
@@ -118,7 +118,7 @@ def test_a_ward_officer_works_through_the_dashboard(system, ward, browser):
     # Live: the open overview moves after an admission through the candidate API, and the cell's
     # "quota met" notice (in the ward's inbox: the ward assigned it) appears in the page.
     page.goto(f"{web}/org/{WARD}")
-    wait_until(lambda: api(system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
+    wait_until(lambda: system.api("candidates", "GET", f"/organizations/{CELL}").status_code == 200,
                timeout=60, message="the candidate service never learnt the cell")
     admit_today(system, cell=CELL, deciding_org=WARD, full_name="Nguyễn Văn Trình Duyệt",
                 national_id="038200000111")

@@ -24,7 +24,7 @@ import pytest
 from services.candidates.registry import make_national_id
 from shared import clock
 from tests.support import wait_until
-from tests.web.browser import DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import DESKTOP, PHONE, make_account, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WARD, CELL = "CAND12-PHUONG", "CAND12-CB1"
@@ -45,19 +45,19 @@ def system(browser_system):
     accounts of the cell secretary and the ward officer."""
     for code, name, type_, parent in ((WARD, "Đảng bộ phường Thử Nghiệm", "grassroots", "TP-THANH-HOA"),
                                       (CELL, "Chi bộ khu phố Thử Nghiệm", "cell", WARD)):
-        made = api(browser_system, "quota", "POST", "/organizations", json={
+        made = browser_system.api("quota", "POST", "/organizations", json={
             "code": code, "name": name, "type": type_, "parent_code": parent, "effective_date": "2020-01-01"})
         assert made.status_code == 201, made.text
     # The ward's quota of 1 from the city, and the cell's quota of 1 from the ward: its "quota met"
     # notice goes to the ward's inbox.
     for code, assigner in ((WARD, "TP-THANH-HOA"), (CELL, WARD)):
-        put = api(browser_system, "quota", "PUT", f"/organizations/{code}/quotas/{YEAR}",
+        put = browser_system.api("quota", "PUT", f"/organizations/{code}/quotas/{YEAR}",
                   json={"target": 1, "assigner_org_code": assigner})
         assert put.status_code == 200, put.text
     for username, full_name, org in ((SECRETARY, "Bí thư Chi bộ Thử Nghiệm", CELL), (OFFICER, "Cán bộ Phường Thử", WARD)):
         make_account(browser_system, username=username, full_name=full_name, org=org, role="officer",
                      by_org="TP-THANH-HOA", password=PASSWORD)
-    wait_until(lambda: api(browser_system, "candidates", "GET", f"/organizations/{CELL}").status_code == 200,
+    wait_until(lambda: browser_system.api("candidates", "GET", f"/organizations/{CELL}").status_code == 200,
                timeout=60, message="the candidate service never learnt the cell")
     return browser_system
 
@@ -82,7 +82,7 @@ def filled_template(path: Path) -> bytes:
 
 
 def stage_of(system, cid: str) -> str:
-    return api(system, "candidates", "GET", f"/candidates/{cid}").json()["stage"]
+    return system.api("candidates", "GET", f"/candidates/{cid}").json()["stage"]
 
 
 def record_step(page, step: str, fields: dict[str, str]) -> None:
@@ -175,7 +175,7 @@ def test_a_cell_secretary_and_a_ward_officer_take_a_candidate_to_admission(syste
                                    'input[name="decision_number"]': "7-QĐ/ĐU"})
     assert stage_of(system, cid) == "admitted"
     assert page.locator('[data-figure="stage"]').inner_text() == "Đảng viên dự bị"
-    wait_until(lambda: api(system, "quota", "GET", f"/organizations/{WARD}/progress",
+    wait_until(lambda: system.api("quota", "GET", f"/organizations/{WARD}/progress",
                            params={"period": YEAR}).json()["admitted"] == 1,
                timeout=60, message="the quota service never counted the admission")
     notices = inbox.locator('#inbox-items [data-notice="quota_met"]')

@@ -18,7 +18,7 @@ import pytest
 
 from shared import clock
 from tests.support import wait_until
-from tests.web.browser import admit_today, DESKTOP, PHONE, api, make_account, shot, sign_in
+from tests.web.browser import admit_today, DESKTOP, PHONE, make_account, shot, sign_in
 from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,11 +38,11 @@ def ward(system):
     cell's 1 by the ward), and the ward officer's account; its password."""
     for code, name, type_, parent in ((WARD, "Đảng bộ phường Hộp Thư", "grassroots", CITY),
                                       (CELL, "Chi bộ khu phố Hộp Thư 1", "cell", WARD)):
-        made = api(system, "quota", "POST", "/organizations",
+        made = system.api("quota", "POST", "/organizations",
                    json={"code": code, "name": name, "type": type_, "parent_code": parent})
         assert made.status_code == 201, made.text
     for code, target, assigner in ((WARD, 2, CITY), (CELL, 1, WARD)):
-        put = api(system, "quota", "PUT", f"/organizations/{code}/quotas/{YEAR}",
+        put = system.api("quota", "PUT", f"/organizations/{code}/quotas/{YEAR}",
                   json={"target": target, "assigner_org_code": assigner})
         assert put.status_code == 200, put.text
     return make_account(system, username=OFFICER, full_name="Phạm Văn Thư", org=WARD, role="officer",
@@ -66,7 +66,7 @@ def test_the_quota_met_notice_arrives_live_and_is_read(system, ward, browser):
 
     for service in ("candidates", "notifications"):  # both learn the new cell from the quota service's events
         path = f"/organizations/{CELL}" if service == "candidates" else f"/inbox/{CELL}/unread"
-        wait_until(lambda: api(system, service, "GET", path).status_code == 200, timeout=60,
+        wait_until(lambda: system.api(service, "GET", path).status_code == 200, timeout=60,
                    message=f"the {service} service never learnt the cell")
     admit_today(system, cell=CELL, deciding_org=WARD, full_name="Trần Thị Hộp Thư", gender="female",
                 national_id="038300001212", number=12)
@@ -84,7 +84,7 @@ def test_the_quota_met_notice_arrives_live_and_is_read(system, ward, browser):
     notice.locator('button[data-action="read"]').click()
     page.wait_for_selector('#inbox-items [data-notice="quota_met"][data-read="yes"]')
     page.wait_for_function("document.querySelector('#unread-badge .count').dataset.unread === '0'", timeout=10_000)
-    counted = api(system, "notifications", "GET", f"/inbox/{WARD}").json()
+    counted = system.api("notifications", "GET", f"/inbox/{WARD}").json()
     assert counted["total"] == 1 and [n["kind"] for n in counted["items"]] == ["quota_met"]
 
     # The kind filter: another kind hides it, its own kind shows it.
@@ -119,7 +119,7 @@ def test_a_webhook_is_subscribed_and_tested_on_the_page(system, ward, browser):
             assert page.locator("#target").get_attribute("aria-invalid") == "true"
             assert "webhook" in page.locator("#target-errors").inner_text().lower() or \
                 "địa chỉ" in page.locator("#target-errors").inner_text().lower()
-        assert api(system, "notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()["total"] == 0
+        assert system.api("notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()["total"] == 0
 
         ids = {}
         for name, receiver in (("ok", ok), ("failing", failing)):
@@ -130,7 +130,7 @@ def test_a_webhook_is_subscribed_and_tested_on_the_page(system, ward, browser):
             assert "Khóa bí mật" in page.locator(".notice-success").inner_text()
             item = page.locator(f'#subscriptions li[data-channel="webhook"]:has-text("{receiver.url}")')
             ids[name] = item.get_attribute("data-subscription")
-        listed = api(system, "notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()
+        listed = system.api("notifications", "GET", "/subscriptions", params={"org_code": WARD}).json()
         assert listed["total"] == 2 and {s["target"] for s in listed["items"]} == {ok.url, failing.url}
 
         for name, status in (("ok", "200"), ("failing", "500")):
