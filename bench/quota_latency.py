@@ -37,7 +37,6 @@ import redis
 from sqlalchemy import insert
 
 from bench._national import insert_admissions, insert_tree, national_tree
-from bench._servers import gunicorn_api
 from services.quota import answers
 from services.quota.app import create_app
 from services.quota.counters import FIELDS
@@ -49,6 +48,7 @@ from shared.db import Database
 from tests.keys import test_issuer
 from tests.keys import token as issue_token
 from tests.support import fresh_database
+from tests.system import served_api
 
 BIG = "T-BIG"  # the province with 3,000 cells directly under it
 TARGET_P99_MS = 10.0
@@ -171,7 +171,7 @@ def main() -> None:
             app = create_app(settings, db=db)
             env = {"CHITIEU_QUOTA_DATABASE_URL": url, "CHITIEU_NAMESPACE": settings.namespace,
                    "CHITIEU_REDIS_URL": settings.redis_url, "CHITIEU_LOG_LEVEL": "WARNING", **test_issuer().env()}
-            api = stack.enter_context(gunicorn_api("quota", env, Path(stack.enter_context(
+            api = stack.enter_context(served_api("quota", env, Path(stack.enter_context(
                 tempfile.TemporaryDirectory())) / "quota-api.log"))
             base = f"{api}/api/v1/organizations"
             national = {"Authorization": "Bearer " + issue_token(sub="bench", org="*", role="viewer", ttl=timedelta(hours=1))}

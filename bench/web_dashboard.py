@@ -28,7 +28,6 @@ from pathlib import Path
 import redis
 import requests
 
-from bench._servers import gunicorn_api
 from bench._national import ROOT as ROOT_CODE
 from bench._national import Tree, insert_admissions, insert_tree, national_tree
 from services.quota.models import Base, Quota
@@ -43,6 +42,7 @@ from shared.db import Database
 from shared.migrations import upgrade
 from tests.keys import test_issuer, token
 from tests.support import REDIS_URL, fresh_database
+from tests.system import served_api
 
 P95_MS, FIRST_KB, LATER_KB = 300, 600, 100
 PASSWORD = "mat-khau-rat-dai-2024"
@@ -142,7 +142,7 @@ def main() -> None:
                   f"admissions since 1 January {year - 1}, set up in {time.perf_counter() - t0:.1f}s")
             env = {"CHITIEU_QUOTA_DATABASE_URL": quota_url, "CHITIEU_NAMESPACE": namespace,
                    "CHITIEU_REDIS_URL": REDIS_URL, "CHITIEU_LOG_LEVEL": "WARNING", **issuer.env()}
-            quota_api = stack.enter_context(gunicorn_api("quota", env, Path(tmp) / "quota-api.log"))
+            quota_api = stack.enter_context(served_api("quota", env, Path(tmp) / "quota-api.log"))
             upgrade("web", web_url)
             web = create_web_app(Settings(service="web", database_url=web_url, namespace=namespace,
                                           redis_url=REDIS_URL, log_level="WARNING",

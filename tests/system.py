@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -33,6 +34,34 @@ def free_port() -> int:
 def procfile() -> list[tuple[str, str]]:
     lines = (ROOT / "Procfile").read_text().splitlines()
     return [tuple(p.strip() for p in line.split(":", 1)) for line in lines if re.match(r"^[a-z0-9-]+:", line)]
+
+
+@contextmanager
+def served_api(service: str, env: dict[str, str], log: Path):
+    """`service`'s API alone, started with the Procfile's command (gunicorn, deploy/gunicorn.conf.py)
+    on a free port with `env` (its CHITIEU_* settings) in a process group of its own; yields its base
+    URL once /readyz answers 200, stops it on leaving."""
+    port = free_port()
+    env = {**os.environ, **env, f"CHITIEU_{service.upper()}_BIND": f"127.0.0.1:{port}",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(["bash", "-c", f"exec {dict(procfile())[f'{service}-api']}"], cwd=ROOT, env=env,
+                               stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {service} API did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
 
 
 class System:

@@ -3,13 +3,8 @@ notification API served as deployed (the Procfile's gunicorn command), the inbox
 still answer within a second, and a stream past the cap is answered 503 at once."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,18 +14,11 @@ from services.notifications.models import Base
 from tests.keys import test_issuer
 from tests.keys import token as issue_token
 from shared.db import Database
-from tests.system import procfile
+from tests.system import served_api
 from tests.support import org_state, unique_namespace
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 STREAMS = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,26 +30,10 @@ def served(tmp_path, real_stack):
     with db.transaction() as session:
         tree.REPLICA.apply(session, org_state("P-DONG-SON", "Đảng bộ phường Đông Sơn", "grassroots", None))
     db.dispose()
-    port = _free_port()
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-               CHITIEU_NOTIFICATIONS_DATABASE_URL=url, CHITIEU_NOTIFICATIONS_BIND=f"127.0.0.1:{port}",
-               **test_issuer().env(), CHITIEU_NAMESPACE=unique_namespace(), CHITIEU_LOG_LEVEL="WARNING")
-    command = dict(procfile())["notifications-api"]
-    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "api.log", "wb"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()[-2000:]
-        time.sleep(0.3)
-    yield base, port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(30)
+    env = {"CHITIEU_NOTIFICATIONS_DATABASE_URL": url, **test_issuer().env(), "CHITIEU_NAMESPACE": unique_namespace(),
+           "CHITIEU_LOG_LEVEL": "WARNING"}
+    with served_api("notifications", env, tmp_path / "api.log") as base:
+        yield base, int(base.rsplit(":", 1)[1])
 
 
 def _open_stream(port: int, token: str) -> tuple[socket.socket, bytes]:
