@@ -43,6 +43,7 @@ from services.quota.counters import FIELDS
 from services.quota.ledger import AdmissionChange, apply_changes
 from services.quota.models import ATTRIBUTES, Base, DailyCounter, ProgressCounter, Quota
 from services.quota.projection import ProgressStore
+from services.quota.tree import CachedTree
 from shared.config import Settings
 from shared.db import Database
 from tests.keys import test_issuer
@@ -96,6 +97,9 @@ class Arrivals:
         self.client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         self.store = ProgressStore(self.client, settings)
         self.stop, self.applied, self.seconds = threading.Event(), 0, 0.0
+        self.tree_cache = CachedTree()  # the consumer's: loaded once, refreshed when the tree changes
+        with db.transaction() as session:
+            self.tree_cache.refresh(session)
 
     def __enter__(self):
         self.started = time.perf_counter()
@@ -110,7 +114,7 @@ class Arrivals:
             change = AdmissionChange(uuid.uuid4().hex, uuid.uuid4().hex, cell, date(2024, 11, 20),
                                      {a: rng.random() < 0.3 for a in ATTRIBUTES})
             with self.db.transaction() as session:
-                applied = apply_changes(session, changes=[change])
+                applied = apply_changes(session, changes=[change], tree=self.tree_cache)
             self.store.project(self.db, applied.keys)
             self.applied += 1
 

@@ -6,10 +6,13 @@ from flask import Flask
 from shared.config import Settings
 from shared.db import Database
 from shared.logs import configure_logging
+from shared.redis_client import get_redis
 from shared.web import create_app as create_service_app
 from shared.web import standard_readiness
 
+from . import answers
 from .models import Base
+from .projection import ProgressStore
 from .views import blueprints
 
 SERVICE = "quota"
@@ -19,6 +22,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env(SERVICE)
     configure_logging(service=SERVICE, level=settings.log_level)
     db = db or Database(settings.database_url, Base.metadata)
+    answers.follow_changes(db, ProgressStore(get_redis(settings.redis_url), settings))
     return create_service_app(
         settings=settings,
         db=db,

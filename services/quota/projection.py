@@ -24,10 +24,10 @@ A hash with no counter row (left by a restore from an older backup, or written b
 deleted under the tree lock taken exclusively, which holds off every apply (the only way a row
 appears), so a row created meanwhile cannot be mistaken for one that does not exist.
 
-Every write of hashes also moves `<ns>:progress-version`, in the same script (atomically), so an
-answer computed from the hashes can be kept while the version stays put (answers.py). It starts
-from the clock's microseconds when absent, so a Redis emptied and written again never repeats a
-version an old answer was kept under.
+Every write of hashes also moves `<ns>:progress-version`, in the same script (atomically), and so
+does every committed change of the tree, names or quotas (`touch`, answers.py): a progress answer
+is kept while it stays put. It starts from the clock's microseconds when absent, so a Redis emptied
+and written again never repeats a version an old answer was kept under.
 """
 from __future__ import annotations
 
@@ -96,8 +96,13 @@ class ProgressStore:
         return [{h[i]: int(h[i + 1]) for i in range(0, len(h), 2)} if h else {} for h in flat]
 
     def version(self) -> str | None:
-        """Moves with every write of any hash; None until the first write after Redis was emptied."""
+        """Moves with every write of any hash and every `touch`; None until the first of them after
+        Redis was emptied."""
         return self.redis.get(self._version_key)
+
+    def touch(self) -> None:
+        """Move the version: something progress answers show (the tree, names, quotas) changed."""
+        _HSET_ROWS(keys=[self._version_key], args=[json.dumps(FIELDS), "[]"], client=self.redis)
 
     # --- writers: each holds the rows it copies (see the module's docstring) -------------------
     def project(self, db: Database, keys: Iterable[Key]) -> None:
@@ -194,7 +199,7 @@ class ProgressStore:
             held = dict(zip(orphans, pipe.execute()))
             if orphans:
                 self.redis.delete(*[self.key(*k) for k in orphans])
-                _HSET_ROWS(keys=[self._version_key], args=[json.dumps(FIELDS), "[]"], client=self.redis)
+                self.touch()
         return held
 
 

@@ -20,6 +20,7 @@ from .models import Organization, OrganizationParent, TreeVersion
 
 
 TREE_ROW, CATALOG_ROW = 1, 2  # the rows of tree_version: the tree's, and names' and quotas' (catalog.py)
+CHANGED = "tree_version_bumped"  # set in Session.info by bump_version
 
 
 def bump_version(session: Session, *, row: int) -> None:
@@ -30,6 +31,7 @@ def bump_version(session: Session, *, row: int) -> None:
     if session.execute(bump).rowcount == 0:
         insert_or_ignore(session, TreeVersion, [{"id": row, "version": 0}])
         session.execute(bump)
+    session.info[CHANGED] = True  # kept progress answers are dropped once this commits (answers.py)
 
 
 def lock_tree(session: Session, *, exclusive: bool = False) -> None:

@@ -309,7 +309,7 @@ def progress(query, code):
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
         # A kept answer while the tree, quotas and figures stay the same (answers.py).
-        key = answers.progress_key(session, store, period=quotas.check_period(query["period"]), as_of=query["as_of"])
+        key = answers.progress_key(store, period=quotas.check_period(query["period"]), as_of=query["as_of"])
         return answers.PROGRESS.respond(key, lambda: _progress_answer(session, store, code, query))
 
 

@@ -1,7 +1,8 @@
 """Kept progress answers (services/quota/answers.py): a second identical request is served from
-the process's copy, and every change the answer depends on is seen at once: an admission (the
-Redis version), a quota or a tree change (the catalog's versions), another page; an ETag lets a
-client ask again for nothing; Redis emptied and rebuilt never brings back an old answer."""
+the process's copy, and every change the answer shows is seen at once: an admission (written to
+Redis), a quota or a tree change (committed), another page; an ETag lets a client ask again for
+nothing; Redis emptied and rebuilt never brings back an old answer; a change whose version move
+fails still stands, and no answer outlives its age limit."""
 from __future__ import annotations
 
 from datetime import date
@@ -87,12 +88,32 @@ def test_redis_emptied_and_rebuilt_never_serves_an_old_answer(client, admin, db,
     assert _get(client, admin).get_json()["admitted"] == 2
 
 
-def test_answers_are_dropped_least_recently_used_within_their_bounds():
-    kept = answers.Answers(max_entries=2, max_bytes=10)
+def test_a_change_stands_when_the_version_cannot_be_moved(client, admin, db, settings, redis_client,
+                                                         monkeypatch):
+    store = ProgressStore(redis_client, settings)
+    add_org(client, admin, "TINH-QUANG-NAM", "Đảng bộ tỉnh Quảng Nam", "province")
+    _admit(db, store, "a1", "TINH-QUANG-NAM")
+    assert _get(client, admin).get_json()["target"] is None
+
+    def redis_away(self):
+        raise ConnectionError("Redis away")
+    monkeypatch.setattr(ProgressStore, "touch", redis_away)
+    # Committed, answered 201/200, and this process no longer serves what it kept.
+    assert client.put("/api/v1/organizations/TINH-QUANG-NAM/quotas/2024", json={"target": 1500},
+                      headers=admin).status_code == 200
+    assert _get(client, admin).get_json()["target"] == 1500
+
+
+def test_answers_are_dropped_least_recently_used_within_their_bounds(monkeypatch):
+    kept = answers.Answers(max_entries=2, max_bytes=10, max_age_s=30)
+    now = [1000.0]
+    monkeypatch.setattr(answers.time, "monotonic", lambda: now[0])
     for key, body in (("a", b"12345"), ("b", b"12345")):
-        kept._put((key,), answers.Answer(body, (), key))
+        kept._put((key,), answers.Answer(body, (), key, now[0]))
     kept._get(("a",))  # used: "b" is now the least recent
-    kept._put(("c",), answers.Answer(b"1", (), "c"))
+    kept._put(("c",), answers.Answer(b"1", (), "c", now[0]))
     assert kept._get(("b",)) is None and kept._get(("a",)) and kept._get(("c",))
-    kept._put(("d",), answers.Answer(b"x" * 11, (), "d"))  # larger than every bound: not kept
+    kept._put(("d",), answers.Answer(b"x" * 11, (), "d", now[0]))  # larger than every bound: not kept
     assert kept._get(("d",)) is None and kept._bytes == 6
+    now[0] += 30.5  # older than the age limit: never served again
+    assert kept._get(("a",)) is None and kept._bytes == 1
