@@ -301,10 +301,12 @@ def allocation(query, code):
 @blp.route("/<code>/progress")
 @blp.arguments(ProgressQuery, location="query")
 @blp.response(200, ProgressOut)
+@blp.alt_response(304, description="unchanged since the answer whose ETag was sent in If-None-Match")
 def progress(query, code):
     """Tiến độ so với kế hoạch, cơ cấu, trạng thái, xếp hạng tổ chức trực thuộc /
     Progress against plan, composition, status, and each child ranked by achievement; the children
-    come a page at a time (page, per_page; children_total, children_next and a Link header)."""
+    come a page at a time (page, per_page; children_total, children_next and a Link header). Every
+    answer has an ETag: sent back in If-None-Match, it gets 304 while nothing shown has changed."""
     store = _store()
     with current_db().transaction() as session:
         _scope(session, code, "viewer")
