@@ -45,15 +45,11 @@ class Catalog:
         self._versions: tuple | None = None
         self._entries: dict = {}
 
-    def versions(self, session: Session) -> tuple:
-        """What every entry depends on, as the database says now (answers.py keys with it too)."""
-        # The database is part of it: tests (and tools) open several in one process.
-        return (str(session.get_bind().url),
-                *session.execute(select(TreeVersion.id, TreeVersion.version).order_by(TreeVersion.id)))
-
     def _current(self, session: Session) -> dict:
         """The entries valid for the database's versions now (emptied when a version moved)."""
-        versions = self.versions(session)
+        # The database is part of the key: tests (and tools) open several in one process.
+        versions = (str(session.get_bind().url),
+                    *session.execute(select(TreeVersion.id, TreeVersion.version).order_by(TreeVersion.id)))
         with self._lock:
             if versions != self._versions or len(self._entries) >= MAX_ENTRIES:
                 self._versions, self._entries = versions, {}
